@@ -1,0 +1,53 @@
+//! DICOMDIR (PS3.3 Annex F Basic Directory, PS3.10 §7 file-sets): reading and writing.
+//!
+//! Written by hand: dicom-rs has no DICOMDIR support. The reader serves two callers: `discover`
+//! (a disc's DICOMDIR as a hint to cross-check, never the only truth) and `verify` (the package's
+//! own DICOMDIR must reference exactly the files present, with matching UIDs). The writer builds
+//! the package's DICOMDIR from plain values handed over by `package`.
+
+/// What the writer needs to know about one file-set, already in display order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileSet {
+    /// File-set ID (0004,1130): up to 16 characters of A–Z 0–9 _ and space.
+    pub file_set_id: String,
+    pub patients: Vec<DirPatient>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirPatient {
+    pub patient_id: String,
+    pub patient_name: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub studies: Vec<DirStudy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirStudy {
+    pub study_instance_uid: String,
+    pub study_date: String,
+    pub study_time: String,
+    pub study_description: String,
+    pub study_id: String,
+    pub accession_number: String,
+    pub series: Vec<DirSeries>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirSeries {
+    pub series_instance_uid: String,
+    pub modality: String,
+    pub series_number: Option<i32>,
+    pub series_description: String,
+    pub instances: Vec<DirInstance>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirInstance {
+    /// Referenced File ID (0004,1500) components, e.g. `["DICOM", "P0000001", …, "I0000001"]`.
+    pub file_id: Vec<String>,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub transfer_syntax_uid: String,
+    pub instance_number: Option<i32>,
+}

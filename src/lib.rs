@@ -1,0 +1,20 @@
+//! dicompack: move medical imaging between doctors intact.
+//!
+//! The pipeline flows one way; each stage is one module that owns its types:
+//!
+//! ```text
+//! inputs ─▶ discover ─▶ scan ─▶ catalog ─▶ select ─▶ layout ─▶ render ─▶ package
+//! package ─▶ verify ─▶ verdict        package ─▶ extract (verify first, safe paths)
+//! ```
+
+pub mod catalog; // instances → Patient ▸ Study ▸ Series ▸ Instance, duplicates, conflicts
+pub mod checksum; // SHA-256 helpers and the `sha256sum -c` list format
+pub mod dicomdir; // DICOMDIR (PS3.3 Annex F) reader and writer, by hand: dicom-rs has none
+pub mod discover; // inputs → candidate files, junk ignored by content, DICOMDIR hints
+pub mod layout; // catalog → PS3.10 file IDs with no patient data in any path
+pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
+pub mod package; // layout + files → the ZIP transfer package, temp name then rename
+pub mod preflight; // byte-level walk of a DICOM stream: format, meta, capped lengths
+pub mod render; // one representative frame per series → thumbnail
+pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256
+pub mod verify; // package → verdict, the receiver's view
