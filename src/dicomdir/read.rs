@@ -176,9 +176,11 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
     let records = order
         .into_iter()
         .filter_map(|(i, ctx)| raw.get(i).map(|r| (r, ctx)))
+        // Records that reference a file, and leaf records of other types (a record without a
+        // type or a file is debris, not a record).
         .filter(|(r, _)| {
             r.file_id.is_some()
-                || (!matches!(r.record_type.as_str(), "PATIENT" | "STUDY" | "SERIES")
+                || (!matches!(r.record_type.as_str(), "" | "PATIENT" | "STUDY" | "SERIES")
                     && r.lower.unwrap_or(0) == 0)
         })
         .map(|(r, ctx)| {
@@ -409,10 +411,19 @@ fn read_records(
                 )));
             }
         }
-        let item_end = if item.len == UNDEFINED {
-            None
-        } else {
-            Some(end_of(b, &item)?)
+        // A defined item length that runs past the sequence or the file (pydicom's
+        // DICOMDIR-nooffset has one, stale after elements were removed) is cut to what is there.
+        let limit = seq_end.unwrap_or(b.len());
+        let item_end = match item.value_start.checked_add(item.len as usize) {
+            _ if item.len == UNDEFINED => None,
+            Some(end) if end <= limit => Some(end),
+            _ => {
+                w.push(format!(
+                    "the record at byte {pos} says it holds {} bytes, more than its sequence has left; read up to the end",
+                    item.len
+                ));
+                Some(limit)
+            }
         };
         let mut rec = RawRecord {
             offset: pos,

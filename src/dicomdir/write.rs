@@ -533,7 +533,7 @@ pub(super) mod tests {
         // 'é' is two bytes in UTF-8: a cut at 64 bytes would split the last one.
         let long = "é".repeat(40);
         let cut = text(&long, 64, b' ');
-        assert!(cut.len() <= 64 && cut.len() % 2 == 0);
+        assert!(cut.len() <= 64 && cut.len().is_multiple_of(2));
         assert!(std::str::from_utf8(&cut).is_ok());
         let odd = format!("a{}", "é".repeat(40)); // 81 bytes
         let cut = text(&odd, 64, b' ');
