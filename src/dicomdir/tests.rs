@@ -550,9 +550,3 @@ fn not_a_dicomdir_is_an_error() {
     bytes[128..].copy_from_slice(b"DICM");
     assert!(matches!(read(&bytes), Err(DicomDirError::Malformed(_))));
 }
-
-#[test]
-#[ignore = "writes /tmp/dicompack-sample-DICOMDIR for a look with dcmdump"]
-fn dump_sample() {
-    std::fs::write("/tmp/dicompack-sample-DICOMDIR", write(&sample()).unwrap()).unwrap();
-}
