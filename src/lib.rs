@@ -11,6 +11,7 @@ pub mod catalog; // instances → Patient ▸ Study ▸ Series ▸ Instance, dup
 pub mod checksum; // SHA-256 helpers and the `sha256sum -c` list format
 pub mod dicomdir; // DICOMDIR (PS3.3 Annex F) reader and writer, by hand: dicom-rs has none
 pub mod discover; // inputs → candidate files, junk ignored by content, DICOMDIR hints
+pub mod extract; // verified package → folder: safe names, no links followed, temp then rename
 pub mod layout; // catalog → PS3.10 file IDs with no patient data in any path
 pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
 pub mod package; // layout + files → the ZIP transfer package, temp name then rename

@@ -69,6 +69,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verify a package, then unpack it into a folder (refused if verification fails).
+    Extract {
+        package: PathBuf,
+        /// The folder to create (or an empty one).
+        dest: PathBuf,
+        /// Write into a folder that is not empty, replacing files of the same name.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +113,12 @@ fn main() -> ExitCode {
             )
         }
         Command::Verify { package, json } => verify_cmd(&package, json),
+        Command::Extract {
+            package,
+            dest,
+            force,
+            json,
+        } => extract_cmd(&package, &dest, force, json),
     };
     ExitCode::from(code)
 }
@@ -270,4 +287,51 @@ fn verify_cmd(path: &std::path::Path, json: bool) -> u8 {
         }
     }
     if v.ok { OK } else { FAILED }
+}
+
+fn extract_cmd(package: &std::path::Path, dest: &std::path::Path, force: bool, json: bool) -> u8 {
+    if !package.exists() {
+        eprintln!("dicompack: {}: no such file or folder", package.display());
+        return USAGE;
+    }
+    match dicompack::extract::extract(package, dest, force) {
+        Ok(done) => {
+            if json {
+                print_json(&serde_json::json!({
+                    "extracted": done.dest,
+                    "files": done.files,
+                    "verdict": done.verdict,
+                }));
+            } else {
+                println!("{}", done.verdict.headline());
+                println!(
+                    "Extracted {} files into {}.",
+                    done.files,
+                    done.dest.display()
+                );
+            }
+            OK
+        }
+        Err(e) => {
+            if json {
+                let verdict = match &e {
+                    dicompack::extract::ExtractError::NotVerified(v) => Some(v.as_ref()),
+                    _ => None,
+                };
+                print_json(&serde_json::json!({ "error": e.to_string(), "verdict": verdict }));
+            } else if let dicompack::extract::ExtractError::NotVerified(v) = &e {
+                println!("{}", v.headline());
+                for p in &v.problems {
+                    println!("  {p}");
+                }
+            }
+            eprintln!("dicompack: {e}");
+            match e {
+                dicompack::extract::ExtractError::NotEmpty(_)
+                | dicompack::extract::ExtractError::Exists(_)
+                | dicompack::extract::ExtractError::InTheWay(_) => USAGE,
+                _ => FAILED,
+            }
+        }
+    }
 }

@@ -173,6 +173,7 @@ pub fn write(
                 });
             }
             Err(CopyError::Write(e)) => {
+                check_interrupted()?;
                 return Err(PackError::Io {
                     context: format!("writing the package in {}", dir.display()),
                     source: e,
@@ -339,6 +340,12 @@ fn copy_instance<W: Write>(
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
     loop {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(CopyError::Write(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "stopped",
+            )));
+        }
         let n = match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
