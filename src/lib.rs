@@ -19,5 +19,6 @@ pub mod preflight; // byte-level walk of a DICOM stream: format, meta, capped le
 pub mod render; // one representative frame per series → thumbnail
 pub mod report; // plain-words text for people: the tree, the skipped files, the summary
 pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256
+pub mod select; // filters → the catalog to pack, what was left out, the mixed-patient rule
 pub mod survey; // discover + scan + catalog + DICOMDIR cross-check, shared by scan and pack
 pub mod verify; // package → verdict, the receiver's view

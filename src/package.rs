@@ -50,6 +50,8 @@ pub struct PackOptions {
 /// What the run knows beyond the catalog, recorded in the manifest.
 #[derive(Default)]
 pub struct Notes {
+    pub identities: Vec<String>,
+    pub left_out: Vec<String>,
     pub skipped: Vec<Unused>,
     pub ignored: Vec<Unused>,
     pub warnings: Vec<String>,
@@ -217,6 +219,8 @@ pub fn write(
         created: created_time(opts.source_date_epoch),
         options: opts.recorded_options.clone(),
         summary: summary.clone(),
+        identities: notes.identities,
+        left_out: notes.left_out,
         patients: manifest_tree(catalog, &packed),
         instances: entries,
         skipped,
