@@ -384,6 +384,9 @@ fn detect_with_room<R: Read>(
     }
 }
 
+/// Where a Pixel Data value starts, and its length (`None`: encapsulated).
+type PixelStart = (usize, Option<u32>);
+
 /// Walks the header, growing `head` as the walk asks, never past [`HEAD_MAX`].
 /// Returns where the header ends and, when there is pixel data, where its value starts and
 /// its length (`None`: encapsulated).
@@ -393,7 +396,7 @@ fn walk_with_room<R: Read>(
     dataset_start: usize,
     encoding: Encoding,
     len: u64,
-) -> Result<(usize, Option<(usize, Option<u32>)>), ScanError> {
+) -> Result<(usize, Option<PixelStart>), ScanError> {
     loop {
         match preflight::walk(head, dataset_start, encoding, len)? {
             Walk::PixelData {
