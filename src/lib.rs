@@ -15,6 +15,7 @@ pub mod extract; // verified package → folder: safe names, no links followed, 
 pub mod layout; // catalog → PS3.10 file IDs with no patient data in any path
 pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
 pub mod package; // layout + files → the ZIP transfer package, temp name then rename
+pub mod pages; // INDEX.HTM and the study pages: plain XHTML + JPEG, no script
 pub mod preflight; // byte-level walk of a DICOM stream: format, meta, capped lengths
 pub mod render; // one representative frame per series → thumbnail
 pub mod report; // plain-words text for people: the tree, the skipped files, the summary
