@@ -105,6 +105,9 @@ enum Command {
         /// Allow images of more than one patient in one package (recorded in the manifest).
         #[arg(long)]
         allow_multiple_patients: bool,
+        /// Do not draw thumbnails or write the pages (INDEX.HTM, IHE_PDI/).
+        #[arg(long)]
+        no_thumbnails: bool,
         /// How to compress images that are not compressed already.
         #[arg(long, value_enum, default_value_t = Compression::Fast)]
         compression: Compression,
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
             force,
             allow_multiple_patients,
             compression,
+            no_thumbnails,
             json,
             selection,
         } => with_filters(&selection, |f| {
@@ -159,6 +163,7 @@ fn main() -> ExitCode {
                 output,
                 PackOptions {
                     output: PathBuf::new(),
+                    thumbnails: !no_thumbnails,
                     force,
                     source_date_epoch: package::source_date_epoch_from_env(),
                     compression,
@@ -359,6 +364,9 @@ fn pack(
             "fingerprint": r.fingerprint,
             "size": r.package_size,
             "summary": r.summary,
+            "previews": r.previews,
+            "placeholders": r.placeholders,
+            "render_failures": r.render_failures,
             "skipped": s.skipped.iter().chain(r.failed.iter()).collect::<Vec<_>>(),
             "ignored": s.ignored,
             "warnings": s.warnings,
@@ -386,6 +394,15 @@ fn pack(
                 "Some DICOM files could not be included: {} (listed above and in MANIFEST.JSN).",
                 s.skipped.len() + r.failed.len()
             );
+        }
+        if r.previews + r.placeholders > 0 {
+            println!(
+                "Previews: {} series drawn, {} shown as a labelled tile (not an image, or could not be drawn).",
+                r.previews, r.placeholders
+            );
+        }
+        for f in &r.render_failures {
+            println!("  {f}");
         }
         println!("Fingerprint: {}", r.fingerprint);
     }

@@ -13,6 +13,7 @@ use crate::checksum::{self, Digest};
 use crate::dicomdir::{self, DirInstance, DirPatient, DirSeries, DirStudy, FileSet};
 use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
+use crate::pages;
 use crate::preflight::SourceFormat;
 use crate::scan::{self, Instance, Unused};
 use sha2::{Digest as _, Sha256};
@@ -38,6 +39,8 @@ pub enum Compression {
 
 pub struct PackOptions {
     pub output: PathBuf,
+    /// Draw a thumbnail per series and write the pages (INDEX.HTM, IHE_PDI/).
+    pub thumbnails: bool,
     /// Replace an existing file at `output`.
     pub force: bool,
     /// Seconds since 1970 for entry times and the manifest, from SOURCE_DATE_EPOCH.
@@ -66,6 +69,11 @@ pub struct PackReport {
     pub package_size: u64,
     /// Instances that could not be copied (changed since the scan, read errors).
     pub failed: Vec<Unused>,
+    /// Series with a real preview, and with a placeholder.
+    pub previews: usize,
+    pub placeholders: usize,
+    /// Images that could not be drawn, with the reason (they are packed all the same).
+    pub render_failures: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,8 +208,31 @@ pub fn write(
         &mut listed,
     )?;
 
+    let mut warnings = notes.warnings;
+    let visuals = if opts.thumbnails {
+        let v = write_visuals(&mut zip, catalog, stamp, opts.compression, &mut listed)?;
+        warnings.extend(v.failures.iter().cloned());
+        Some(v)
+    } else {
+        None
+    };
+    let created = created_time(opts.source_date_epoch);
+    if let Some(v) = &visuals {
+        let ctx = pages::PageContext {
+            catalog,
+            visuals: &v.by_series,
+            identities: &notes.identities,
+            left_out: &notes.left_out,
+            skipped: notes.skipped.len() + failed.len(),
+            created: &created,
+        };
+        for (path, html) in pages::render_pages(&ctx) {
+            add_bytes(&mut zip, &path, html.as_bytes(), stamp, opts.compression, &mut listed)?;
+        }
+    }
+
     let summary = summarize(catalog, &packed, &entries);
-    let readme = readme_text(&summary);
+    let readme = readme_text(&summary, visuals.is_some());
     add_bytes(
         &mut zip,
         "README.TXT",
@@ -216,7 +247,7 @@ pub fn write(
     let manifest = Manifest {
         format: manifest::FORMAT.to_string(),
         tool: manifest::Tool::this(),
-        created: created_time(opts.source_date_epoch),
+        created,
         options: opts.recorded_options.clone(),
         summary: summary.clone(),
         identities: notes.identities,
@@ -225,7 +256,7 @@ pub fn write(
         instances: entries,
         skipped,
         ignored: notes.ignored,
-        warnings: notes.warnings,
+        warnings,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| PackError::DicomDir(format!("manifest: {e}")))?;
@@ -273,8 +304,82 @@ pub fn write(
         summary,
         package_size,
         failed,
+        previews: visuals.as_ref().map_or(0, |v| v.previews),
+        placeholders: visuals.as_ref().map_or(0, |v| v.placeholders),
+        render_failures: visuals.map(|v| v.failures).unwrap_or_default(),
     })
 }
+
+/// Thumbnails and documents as written, for the pages and the report.
+struct Visuals {
+    by_series: HashMap<String, pages::SeriesVisual>,
+    previews: usize,
+    placeholders: usize,
+    failures: Vec<String>,
+}
+
+/// Renders one thumbnail per series (in parallel) and writes it, with any PDF report, under
+/// the study's folder in IHE_PDI/.
+fn write_visuals<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    catalog: &Catalog,
+    stamp: zip::DateTime,
+    compression: Compression,
+    listed: &mut Vec<(String, Digest)>,
+) -> Result<Visuals, PackError> {
+    let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
+    let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> =
+        rendered.iter().map(|r| (r.series_uid.as_str(), r)).collect();
+    let mut v = Visuals {
+        by_series: HashMap::new(),
+        previews: 0,
+        placeholders: 0,
+        failures: Vec::new(),
+    };
+    for (si, (_, study)) in catalog.studies().enumerate() {
+        check_interrupted()?;
+        let folder = pages::study_folder(si);
+        let mut document_count = 0;
+        for (ri, series) in study.series.iter().enumerate() {
+            let Some(r) = by_uid.remove(series.uid.as_str()) else { continue };
+            let thumb = format!("{folder}/{}.JPG", layout::counter('T', ri)?);
+            // JPEG does not deflate: store it.
+            add_bytes(zip, &thumb, &r.jpeg, stamp, Compression::None, listed)?;
+            let mut documents = Vec::new();
+            for pdf in &r.documents {
+                let name = format!("{folder}/{}.PDF", layout::counter('D', document_count)?);
+                document_count += 1;
+                add_bytes(zip, &name, pdf, stamp, compression, listed)?;
+                documents.push(name);
+            }
+            match &r.placeholder_reason {
+                None => v.previews += 1,
+                Some(_) => v.placeholders += 1,
+            }
+            if r.failed {
+                v.failures.push(format!(
+                    "study {} series {} ({}): no preview: {}",
+                    study.index,
+                    ri + 1,
+                    series.description,
+                    r.placeholder_reason.clone().unwrap_or_default()
+                ));
+            }
+            v.by_series.insert(
+                series.uid.clone(),
+                pages::SeriesVisual {
+                    thumbnail: Some(thumb),
+                    note: r.placeholder_reason.clone(),
+                    documents,
+                },
+            );
+        }
+    }
+    Ok(v)
+}
+
+/// Thumbnails are at most this many pixels on the long side.
+pub const THUMBNAIL_SIDE: u32 = 256;
 
 fn entry_options(
     stamp: zip::DateTime,
@@ -574,7 +679,12 @@ fn manifest_tree(catalog: &Catalog, packed: &BTreeSet<&str>) -> Vec<manifest::Pa
         .collect()
 }
 
-fn readme_text(s: &manifest::Summary) -> String {
+fn readme_text(s: &manifest::Summary, pages: bool) -> String {
+    let look = if pages {
+        "\nTO LOOK AT THE STUDIES WITHOUT A VIEWER\n  Open INDEX.HTM in any web browser: it lists every study and series\n  with a small preview picture. The previews are not for diagnosis.\n"
+    } else {
+        ""
+    };
     format!(
         "\
 MEDICAL IMAGES - TRANSFER PACKAGE
@@ -587,7 +697,7 @@ HOW TO OPEN THE IMAGES
   Open the file DICOMDIR with any DICOM viewer (for example Horos, OsiriX,
   RadiAnt, Weasis, MicroDicom or your hospital's PACS import). The images are
   in the DICOM folder; the DICOMDIR file is their table of contents.
-
+{look}
 HOW TO CHECK THAT NOTHING WAS CHANGED OR LOST
   Every file is listed with its SHA-256 checksum in SHA256.TXT.
   - With dicompack:    dicompack verify <this package>
@@ -607,6 +717,7 @@ WHAT ELSE IS HERE
         patients = s.patients,
         ps = if s.patients == 1 { "" } else { "s" },
         version = env!("CARGO_PKG_VERSION"),
+        look = look,
     )
 }
 

@@ -451,7 +451,7 @@ fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
 }
 
 /// Hands validated header bytes to dicom-object.
-fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, ScanError> {
+pub fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, ScanError> {
     use dicom_transfer_syntax_registry::entries;
     let ts = match (encoding.explicit_vr, encoding.little_endian) {
         (false, _) => entries::IMPLICIT_VR_LITTLE_ENDIAN.erased(),
