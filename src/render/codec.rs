@@ -97,8 +97,29 @@ pub(crate) fn decode_frame(
         )));
     }
     match (kind, pixel) {
-        (Kind::Native, PixelLoc::Native { offset, len }) => {
+        (
+            Kind::Native,
+            PixelLoc::Native {
+                offset,
+                len,
+                swap16,
+            },
+        ) => {
             let (start, bytes, bit_offset) = native_frame_span(a, frame, len)?;
+            if swap16 && a.bits_allocated == 8 {
+                // 8-bit samples in a big-endian OW value: bytes are swapped in each word
+                let aligned = start & !1;
+                let end = ((start + bytes).div_ceil(2) * 2).min(len);
+                let mut data = loc.read_at(offset + aligned, end - aligned)?;
+                for pair in data.chunks_exact_mut(2) {
+                    pair.swap(0, 1);
+                }
+                let skip = (start - aligned) as usize;
+                let data = data
+                    .get(skip..skip + bytes as usize)
+                    .ok_or(RenderError::Truncated)?;
+                return native(a, data, bit_offset, false);
+            }
             let data = loc.read_at(offset + start, bytes)?;
             native(a, &data, bit_offset, loc.encoding == Encoding::ExplicitBe)
         }
@@ -566,7 +587,9 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
                 .take(n)
                 .map(|c| {
                     stored(
-                        u32::from(u16::from_be_bytes([c[0], c[1]])),
+                        // jpeg-decoder writes 16-bit samples in native byte order (not big
+                        // endian as its PixelFormat docs say)
+                        u32::from(u16::from_ne_bytes([c[0], c[1]])),
                         a.bits_stored,
                         0,
                         a.signed,

@@ -40,6 +40,7 @@ pub(crate) struct Palette {
 
 impl Palette {
     /// 8-bit RGB for one stored value.
+    #[cfg(test)]
     pub fn rgb(&self, x: f64) -> [u8; 3] {
         self.to_8bit().rgb(x)
     }

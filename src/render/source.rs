@@ -35,10 +35,8 @@ pub(crate) struct Fragment {
 
 #[derive(Debug)]
 pub(crate) enum PixelLoc {
-    Native {
-        offset: u64,
-        len: u64,
-    },
+    /// `swap16`: an OW value in big endian, whose bytes are swapped in each 16-bit word.
+    Native { offset: u64, len: u64, swap16: bool },
     Encapsulated {
         bot: Vec<u32>,
         fragments: Vec<Fragment>,
@@ -369,7 +367,12 @@ impl<R: Read + Seek> Walker<'_, R> {
             let offset = self.pos;
             // A pixel data element cut short keeps what is there; the frame check decides.
             let len = u64::from(h.len).min(self.end.saturating_sub(offset));
-            return Ok(PixelLoc::Native { offset, len });
+            let swap16 = self.enc == Encoding::ExplicitBe && h.vr.as_ref() == Some(b"OW");
+            return Ok(PixelLoc::Native {
+                offset,
+                len,
+                swap16,
+            });
         }
         // Encapsulated: items are always little endian.
         let enc = Encoding::ExplicitLe;
