@@ -227,7 +227,14 @@ pub fn write(
             created: &created,
         };
         for (path, html) in pages::render_pages(&ctx) {
-            add_bytes(&mut zip, &path, html.as_bytes(), stamp, opts.compression, &mut listed)?;
+            add_bytes(
+                &mut zip,
+                &path,
+                html.as_bytes(),
+                stamp,
+                opts.compression,
+                &mut listed,
+            )?;
         }
     }
 
@@ -328,8 +335,10 @@ fn write_visuals<W: Write + Seek>(
     listed: &mut Vec<(String, Digest)>,
 ) -> Result<Visuals, PackError> {
     let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
-    let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> =
-        rendered.iter().map(|r| (r.series_uid.as_str(), r)).collect();
+    let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> = rendered
+        .iter()
+        .map(|r| (r.series_uid.as_str(), r))
+        .collect();
     let mut v = Visuals {
         by_series: HashMap::new(),
         previews: 0,
@@ -341,7 +350,9 @@ fn write_visuals<W: Write + Seek>(
         let folder = pages::study_folder(si);
         let mut document_count = 0;
         for (ri, series) in study.series.iter().enumerate() {
-            let Some(r) = by_uid.remove(series.uid.as_str()) else { continue };
+            let Some(r) = by_uid.remove(series.uid.as_str()) else {
+                continue;
+            };
             let thumb = format!("{folder}/{}.JPG", layout::counter('T', ri)?);
             // JPEG does not deflate: store it.
             add_bytes(zip, &thumb, &r.jpeg, stamp, Compression::None, listed)?;
@@ -722,9 +733,10 @@ WHAT ELSE IS HERE
 }
 
 fn epoch_time(source_date_epoch: Option<i64>) -> time::OffsetDateTime {
-    source_date_epoch
+    let t = source_date_epoch
         .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e).ok())
-        .unwrap_or_else(time::OffsetDateTime::now_utc)
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 fn created_time(source_date_epoch: Option<i64>) -> String {

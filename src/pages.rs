@@ -138,7 +138,10 @@ fn index_page(ctx: &PageContext<'_>) -> String {
                 )
             })
             .unwrap_or_default();
-        let incomplete = st.series.iter().any(|s| !s.missing_instance_numbers.is_empty());
+        let incomplete = st
+            .series
+            .iter()
+            .any(|s| !s.missing_instance_numbers.is_empty());
         let _ = writeln!(
             out,
             "<tr><td><a href=\"{}\">Study {}</a></td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -252,7 +255,11 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
         }
         for d in &visual.documents {
             let rel = d.strip_prefix("IHE_PDI/").unwrap_or(d);
-            let _ = writeln!(out, "<p><a href=\"{}\">Open the report (PDF)</a></p>", esc(rel));
+            let _ = writeln!(
+                out,
+                "<p><a href=\"{}\">Open the report (PDF)</a></p>",
+                esc(rel)
+            );
         }
         out.push_str("</div>\n");
     }

@@ -29,7 +29,11 @@ pub struct SeriesRender {
 }
 
 /// Renders every series of the catalog; `tick` is called once per series.
-pub fn render_series(catalog: &Catalog, max_side: u32, tick: &(dyn Fn() + Sync)) -> Vec<SeriesRender> {
+pub fn render_series(
+    catalog: &Catalog,
+    max_side: u32,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<SeriesRender> {
     let series: Vec<&Series> = catalog.series().map(|(_, _, s)| s).collect();
     series
         .par_iter()
@@ -113,7 +117,9 @@ fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
         return Err("deflated documents are not taken out".into());
     }
     let mut bytes = Vec::new();
-    f.take(DOCUMENT_MAX).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    f.take(DOCUMENT_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
     // The scan validated every length of this dataset, so the parser sees sane input.
     let obj = crate::scan::read_dataset(&bytes, ts).map_err(|e| e.to_string())?;
     let mut pdf = obj
