@@ -156,7 +156,17 @@ fn main() -> ExitCode {
             json,
             selection,
         } => with_filters(&selection, |f| {
-            let recorded: Vec<String> = std::env::args().skip(1).collect();
+            // Where the package is written is not part of what it holds: leave it out, so the
+            // same input gives the same package wherever it is written.
+            let mut recorded = Vec::new();
+            let mut args = std::env::args().skip(1);
+            while let Some(a) = args.next() {
+                if a == "-o" || a == "--output" {
+                    args.next();
+                } else if !a.starts_with("--output=") && !(a.starts_with("-o") && a.len() > 2) {
+                    recorded.push(a);
+                }
+            }
             pack(
                 &inputs,
                 f,

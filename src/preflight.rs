@@ -392,18 +392,34 @@ pub enum Walk {
 /// length of the stream, which may be more than `buf` holds) and nesting against [`MAX_DEPTH`].
 /// Stops at the top-level Pixel Data element.
 pub fn walk(buf: &[u8], start: usize, enc: Encoding, stream_len: u64) -> Result<Walk, Malformed> {
+    walk_noting_unparseable(buf, start, enc, stream_len).map(|(w, _)| w)
+}
+
+/// As [`walk`], and also returns the byte ranges of top-level elements that dicom-object
+/// cannot read: explicit-VR `UN` elements of undefined length (a sequence whose VR the writer
+/// did not know, PS3.5 6.2.2). dicom-object tries to allocate 4 GiB for them, so the caller
+/// leaves them out of the bytes it parses; the file itself is not changed.
+pub fn walk_noting_unparseable(
+    buf: &[u8],
+    start: usize,
+    enc: Encoding,
+    stream_len: u64,
+) -> Result<(Walk, Vec<std::ops::Range<usize>>), Malformed> {
     let mut walker = Walker {
         buf,
         enc,
         stream_len,
+        unparseable: Vec::new(),
     };
-    walker.dataset(start, None, 0)
+    let w = walker.dataset(start, None, 0)?;
+    Ok((w, walker.unparseable))
 }
 
 struct Walker<'a> {
     buf: &'a [u8],
     enc: Encoding,
     stream_len: u64,
+    unparseable: Vec<std::ops::Range<usize>>,
 }
 
 /// Inside the walker: the position after a construct, or an early stop.
@@ -530,11 +546,21 @@ impl Walker<'_> {
         }
         // A UN sequence, and any sequence in implicit VR, is itself encoded in implicit VR LE.
         let saved = self.enc;
+        let undefined_un = h.vr == Some(VR::UN) && h.len.is_none();
+        if undefined_un && depth > 0 {
+            return Err(Malformed::BadLength {
+                offset: pos as u64,
+                what: format!("{} is a sequence of unknown type nested in another", what()),
+            });
+        }
         if h.vr == Some(VR::UN) {
             self.enc = Encoding::IMPLICIT_LE;
         }
         let result = self.sequence(value_start, h.len, depth + 1, &what);
         self.enc = saved;
+        if let (true, Ok(Step::At(end))) = (undefined_un, &result) {
+            self.unparseable.push(pos..*end);
+        }
         result
     }
 

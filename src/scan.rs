@@ -192,9 +192,9 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
         stream.drain(len, None)?;
         parsed
     } else {
-        let (header_end, pixel, encoding) =
+        let (header_end, pixel, unparseable, encoding) =
             match walk_with_room(&mut stream, &mut head, dataset_start, encoding, len) {
-                Ok((end, pixel)) => (end, pixel, encoding),
+                Ok((end, pixel, unparseable)) => (end, pixel, unparseable, encoding),
                 // Some writers declare one VR encoding and use the other (PS3.5 conflicts are
                 // common on old discs): read it as it really is, and say so.
                 Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
@@ -202,7 +202,7 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
                         explicit_vr: !encoding.explicit_vr,
                         ..encoding
                     };
-                    let Ok((end, pixel)) =
+                    let Ok((end, pixel, unparseable)) =
                         walk_with_room(&mut stream, &mut head, dataset_start, other, len)
                     else {
                         return Err(first);
@@ -220,12 +220,20 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
                         "implicit"
                     },
                 ));
-                    (end, pixel, other)
+                    (end, pixel, unparseable, other)
                 }
                 Err(first) => return Err(first),
             };
         let header = head.get(dataset_start..header_end).unwrap_or_default();
-        let obj = read_dataset(header, encoding)?;
+        let obj = if unparseable.is_empty() {
+            read_dataset(header, encoding)?
+        } else {
+            warnings.push(format!(
+                "{} element(s) of unknown type could not be read (left as they are in the file)",
+                unparseable.len()
+            ));
+            read_dataset(&excise(header, dataset_start, &unparseable), encoding)?
+        };
         let mut check = pixel.map(|(value_start, value_len)| {
             PixelDataCheck::new(value_len, encoding.little_endian, value_start as u64)
         });
@@ -249,6 +257,17 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
             return Err(ScanError::Incomplete(
                 "it has no SOP Instance UID, so it cannot be identified".into(),
             ));
+        }
+        for (what, uid) in [
+            ("SOP Instance UID", &attrs.sop_instance_uid),
+            ("Study Instance UID", &attrs.study_instance_uid),
+            ("Series Instance UID", &attrs.series_instance_uid),
+        ] {
+            if uid.len() > 64 {
+                return Err(ScanError::Incomplete(format!(
+                    "its {what} is longer than the 64 characters DICOM allows"
+                )));
+            }
         }
         if attrs.study_instance_uid.is_empty() || attrs.series_instance_uid.is_empty() {
             return Err(ScanError::Incomplete(
@@ -386,6 +405,8 @@ fn detect_with_room<R: Read>(
 
 /// Where a Pixel Data value starts, and its length (`None`: encapsulated).
 type PixelStart = (usize, Option<u32>);
+/// Where the header ends, where pixel data starts, and what dicom-object cannot read.
+type HeaderExtent = (usize, Option<PixelStart>, Vec<std::ops::Range<usize>>);
 
 /// Walks the header, growing `head` as the walk asks, never past [`HEAD_MAX`].
 /// Returns where the header ends and, when there is pixel data, where its value starts and
@@ -396,15 +417,17 @@ fn walk_with_room<R: Read>(
     dataset_start: usize,
     encoding: Encoding,
     len: u64,
-) -> Result<(usize, Option<PixelStart>), ScanError> {
+) -> Result<HeaderExtent, ScanError> {
     loop {
-        match preflight::walk(head, dataset_start, encoding, len)? {
+        let (walk, unparseable) =
+            preflight::walk_noting_unparseable(head, dataset_start, encoding, len)?;
+        match walk {
             Walk::PixelData {
                 offset,
                 header_len,
                 value_len,
-            } => return Ok((offset, Some((offset + header_len, value_len)))),
-            Walk::End => return Ok((head.len(), None)),
+            } => return Ok((offset, Some((offset + header_len, value_len)), unparseable)),
+            Walk::End => return Ok((head.len(), None, unparseable)),
             Walk::NeedMore(n) => {
                 if n > HEAD_MAX || head.len() >= HEAD_MAX {
                     return Err(ScanError::Incomplete(format!(
@@ -417,6 +440,19 @@ fn walk_with_room<R: Read>(
             }
         }
     }
+}
+
+/// A copy of `header` (which starts at stream offset `start`) without the given ranges.
+fn excise(header: &[u8], start: usize, ranges: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len());
+    let mut at = 0;
+    for r in ranges {
+        let (a, b) = (r.start.saturating_sub(start), r.end.saturating_sub(start));
+        out.extend_from_slice(header.get(at..a).unwrap_or_default());
+        at = b;
+    }
+    out.extend_from_slice(header.get(at..).unwrap_or_default());
+    out
 }
 
 /// Parses an already-inflated dataset (walk + read), for deflated transfer syntaxes.
@@ -462,13 +498,19 @@ pub fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObjec
 }
 
 fn text(obj: &InMemDicomObject, tag: Tag) -> String {
-    obj.get(tag)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| {
-            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
-                .to_string()
-        })
-        .unwrap_or_default()
+    let Some(e) = obj.get(tag) else {
+        return String::new();
+    };
+    // A value written with VR UN (the writer did not know the VR) holds the text as raw bytes.
+    let s = if e.vr() == dicom_core::VR::UN {
+        e.to_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    } else {
+        e.to_str().map(|s| s.into_owned()).unwrap_or_default()
+    };
+    s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .to_string()
 }
 
 fn int<T: std::str::FromStr>(obj: &InMemDicomObject, tag: Tag) -> Option<T> {

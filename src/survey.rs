@@ -74,11 +74,10 @@ pub fn survey(
     s.catalog = catalog::build(instances);
     s.skipped.extend(s.catalog.conflicts.iter().cloned());
     for d in &s.catalog.duplicates {
-        s.warnings.push(format!(
-            "{}: an identical copy of {}; included once",
-            d.dropped.display(),
-            d.kept.display()
-        ));
+        s.ignored.push(Unused {
+            path: d.dropped.clone(),
+            reason: format!("an identical copy of {}; included once", d.kept.display()),
+        });
     }
     s.warnings
         .extend(s.catalog.identity_warnings.iter().cloned());
