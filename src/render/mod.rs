@@ -259,7 +259,8 @@ fn grey(a: &attrs::ImageAttrs, stored: &[f32]) -> (Vec<u8>, Voi) {
             };
             let ct = is_ct(a);
             lut::auto_window(&modality, |i, m| {
-                !padded(stored.get(i).copied().unwrap_or(0.0)) && !(ct && m < -900.0)
+                let air = ct && m < -900.0;
+                !(padded(stored.get(i).copied().unwrap_or(0.0)) || air)
             })
         };
         voi = Voi::Auto { center, width };
