@@ -222,6 +222,9 @@ const MADE: &[(&str, &[&str], Ref, Loss)] = &[
     ("mr_sigmoid.dcm", &[], Dcmtk, Lossless),
     ("mr_linear_exact.dcm", &[], Pydicom, Lossless),
     ("palette_segmented.dcm", &[], Pydicom, Lossless),
+    ("palette_8bit.dcm", &[], Pydicom, Lossless),
+    // openjp2 (Rust port) and pylibjpeg-openjpeg (C openjpeg) run the same lossy algorithm
+    ("rgb_j2k_ict.dcm", &[], Pydicom, Lossless),
 ];
 
 /// Images no reference here can draw; rendered anyway (must succeed), not compared.
