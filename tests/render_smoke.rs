@@ -183,10 +183,10 @@ fn damaged_files_never_panic() {
         let bytes = std::fs::read(&path).unwrap();
         let (offset, ts) = common::locate(&path);
         let mut variants: Vec<Vec<u8>> = Vec::new();
-        for k in 1..8 {
+        for k in [1, 3, 5, 7] {
             variants.push(bytes[..bytes.len() * k / 8].to_vec());
         }
-        for _ in 0..12 {
+        for _ in 0..8 {
             let mut b = bytes.clone();
             for _ in 0..8 {
                 let at = offset as usize + (next() as usize) % (b.len() - offset as usize);

@@ -4,7 +4,18 @@
 //! package never fails because of a thumbnail.
 //!
 //! Reading is bounded: the data set is walked element by element up to Pixel Data without
-//! reading values, and only the bytes (or fragments) of the one frame drawn are read.
+//! reading values, and only the bytes (or fragments) of the one frame drawn are read. (A
+//! Deflated data set is the exception: it is inflated in memory, up to 1 GiB.)
+//!
+//! Drawn: native (implicit/explicit LE, explicit BE, deflated, encapsulated uncompressed), RLE
+//! Lossless, JPEG Baseline, Extended (8 and 12-bit), Lossless (process 14, SV1), JPEG-LS lossless
+//! and near-lossless, JPEG 2000 (lossless, lossy, Part 2 and HTJ2K as far as openjp2 reads
+//! them); MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422, YBR_PARTIAL_422/420, YBR_RCT/ICT,
+//! PALETTE COLOR (8/16-bit, segmented); Bits Allocated 1, 8, 16, 32, signed or not.
+//!
+//! Not drawn (a [`RenderError`] says so): MPEG-2/4, HEVC and JPEG XL transfer syntaxes, float
+//! pixel data, JPEG-LS mapping tables, restart intervals and point transforms, CMYK JPEG,
+//! JPEG 2000 with subsampled components. Overlays and Presentation LUT Shape are not drawn.
 
 mod attrs;
 mod codec;

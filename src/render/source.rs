@@ -321,6 +321,9 @@ impl<R: Read + Seek> Walker<'_, R> {
             if (h.group, h.element) == (0x7FE0, 0x0010) {
                 return self.pixel_data(&h).map(Some);
             }
+            if h.group == 0x7FE0 && matches!(h.element, 0x0008 | 0x0009) {
+                return Err(RenderError::Unsupported("float pixel data".into()));
+            }
             if h.group > 0x7FE0 && h.group != 0xFFFE {
                 // trailing padding or signatures after where pixels would be
                 return Ok(None);
