@@ -148,3 +148,69 @@ fn every_real_file_renders_or_says_why() {
         failures.join("\n")
     );
 }
+
+/// Cut and corrupted copies of real files of every codec: an error or a picture, never a panic.
+#[test]
+fn damaged_files_never_panic() {
+    let Some(dir) = common::test_files() else {
+        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let files = [
+        "MR_small.dcm",
+        "MR_small_RLE.dcm",
+        "SC_rgb_jpeg_dcmtk.dcm",
+        "JPGExtended.dcm",
+        "SC_rgb_jpeg_gdcm.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+        "SC_rgb_jls_lossy_sample.dcm",
+        "MR_small_jp2klossless.dcm",
+        "examples_palette.dcm",
+        "image_dfl.dcm",
+        "SC_ybr_full_422_uncompressed.dcm",
+        "examples_ybr_color.dcm",
+    ];
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for f in files {
+        let path = dir.join(f);
+        let bytes = std::fs::read(&path).unwrap();
+        let (offset, ts) = common::locate(&path);
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for k in [1, 3, 5, 7] {
+            variants.push(bytes[..bytes.len() * k / 8].to_vec());
+        }
+        for _ in 0..8 {
+            let mut b = bytes.clone();
+            for _ in 0..8 {
+                let at = offset as usize + (next() as usize) % (b.len() - offset as usize);
+                b[at] = next() as u8;
+            }
+            variants.push(b);
+        }
+        for (i, v) in variants.iter().enumerate() {
+            let p = tmp.path().join(format!("{i}.dcm"));
+            std::fs::write(&p, v).unwrap();
+            let src = RenderSource {
+                path: &p,
+                dataset_offset: offset,
+                transfer_syntax_uid: &ts,
+            };
+            let t = std::time::Instant::now();
+            let r = render_with_info(&src, &RenderOptions::default());
+            if t.elapsed().as_millis() > 300 {
+                eprintln!(
+                    "slow damaged {f} #{i}: {} ms {:?}",
+                    t.elapsed().as_millis(),
+                    r.err()
+                );
+            }
+        }
+    }
+}

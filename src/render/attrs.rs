@@ -300,7 +300,7 @@ pub(crate) fn image_attrs(h: &Header) -> Result<ImageAttrs, RenderError> {
 
 /// US/SS attributes may come back with the wrong sign for the pixel representation.
 fn fix_sign(v: i64, signed: bool, bits: i64) -> i64 {
-    if signed && v >= 0x8000 && v <= 0xFFFF && bits <= 16 {
+    if signed && (0x8000..=0xFFFF).contains(&v) && bits <= 16 {
         v - 0x10000
     } else {
         v

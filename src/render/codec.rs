@@ -10,8 +10,13 @@ use super::attrs::ImageAttrs;
 use super::jpegls;
 use super::source::{Encoding, Fragment, Located, PixelLoc};
 
-/// No frame may hold more samples than this (16k × 16k × 1).
-pub(crate) const MAX_SAMPLES: u64 = 1 << 28;
+/// No frame may hold more samples than this (e.g. 11k × 12k × 1): 512 MiB as f32.
+pub(crate) const MAX_SAMPLES: u64 = 1 << 27;
+
+/// What a decoder may produce for this image: its declared size, with room for padding.
+fn budget(a: &ImageAttrs) -> u64 {
+    (u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp) * 2).min(MAX_SAMPLES)
+}
 
 pub(crate) enum Samples {
     /// One stored value per pixel (bit-masked, sign-extended), before any LUT.
@@ -523,7 +528,12 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
     let ybr = a.photometric.starts_with("YBR");
     if precision > 8 && sof != 0xC3 && sof != 0xC7 {
         // 12-bit DCT (JPEG Extended, process 4): jpeg-decoder refuses it.
-        let img = libjpeg_turbo_rs::precision::decompress_12bit(data)
+        let limits = libjpeg_turbo_rs::DecodeLimits {
+            max_pixels: budget(a),
+            max_memory: Some(budget(a) * 16 + (1 << 20)),
+            ..Default::default()
+        };
+        let img = libjpeg_turbo_rs::precision::decompress_12bit_with_limits(data, &limits)
             .map_err(|e| RenderError::Corrupt(format!("12-bit JPEG: {e}")))?;
         let (w, h) = (img.width as u32, img.height as u32);
         if u64::from(w) * u64::from(h) > MAX_SAMPLES {
@@ -556,7 +566,7 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
         });
     }
     let mut dec = jpeg_decoder::Decoder::new(data);
-    dec.set_max_decoding_buffer_size((MAX_SAMPLES * 2) as usize);
+    dec.set_max_decoding_buffer_size((budget(a) * 2) as usize);
     if a.spp == 3 {
         // PS3.5 8.2.1: the photometric interpretation says whether the stream is YCbCr
         dec.set_color_transform(if ybr {
@@ -629,7 +639,7 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
 }
 
 fn jls(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
-    let img = jpegls::decode(data, MAX_SAMPLES)?;
+    let img = jpegls::decode(data, budget(a))?;
     let samples = match img.components {
         1 => Samples::Stored(
             img.samples
@@ -657,6 +667,14 @@ fn jls(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
 }
 
 fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderError> {
+    // openjpeg allocates what the code stream's SIZ marker says: check that first.
+    if let Some((w, h, c)) = j2k_siz(data)
+        && u64::from(w) * u64::from(h) * u64::from(c) > budget(a)
+    {
+        return Err(RenderError::Corrupt(format!(
+            "JPEG 2000 code stream says {w}x{h}x{c}, larger than the image"
+        )));
+    }
     // Decode at a reduced resolution when the thumbnail is much smaller than the image.
     let mut reduce = 0u32;
     while reduce < 5 && (a.rows.max(a.cols) >> (reduce + 1)) >= max_side.max(1) {
@@ -743,6 +761,20 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
         samples,
         decoder: "openjp2",
     })
+}
+
+/// Width, height and components from a JPEG 2000 code stream's SIZ marker (found in a JP2
+/// wrapper too).
+fn j2k_siz(data: &[u8]) -> Option<(u32, u32, u32)> {
+    let at = data
+        .windows(4)
+        .take(4096)
+        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?;
+    let siz = data.get(at + 4..at + 42)?;
+    let be32 = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
+    let (x, y, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
+    let c = u32::from(u16::from_be_bytes([siz[36], siz[37]]));
+    Some((x.saturating_sub(xo), y.saturating_sub(yo), c))
 }
 
 #[cfg(test)]

@@ -215,7 +215,8 @@ fn derive_params(
     let clamp = |i: i32, j: i32| if i > maxval || i < j { j } else { i };
     let (d1, d2, d3) = if maxval >= 128 {
         let factor = (maxval.min(4095) + 128) / 256;
-        let t1 = clamp(factor * (3 - 2) + 2 + 3 * near, near + 1);
+        // T.87 C.2.4.1.1: FACTOR * (BASIC_T1 - 2) + 2 + 3 * NEAR with BASIC_T1 = 3
+        let t1 = clamp(factor + 2 + 3 * near, near + 1);
         let t2 = clamp(factor * (7 - 3) + 3 + 5 * near, t1);
         let t3 = clamp(factor * (21 - 4) + 4 + 7 * near, t2);
         (t1, t2, t3)

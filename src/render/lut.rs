@@ -69,11 +69,10 @@ pub(crate) struct Palette8 {
 impl Palette8 {
     pub fn rgb(&self, x: f64) -> [u8; 3] {
         let mut out = [0u8; 3];
-        for c in 0..3 {
-            let t = &self.tables[c];
+        for ((o, t), first) in out.iter_mut().zip(&self.tables).zip(self.first) {
             let last = t.len().saturating_sub(1) as f64;
-            let i = (x.round() - self.first[c] as f64).clamp(0.0, last) as usize;
-            out[c] = t.get(i).copied().unwrap_or(0);
+            let i = (x.round() - first as f64).clamp(0.0, last) as usize;
+            *o = t.get(i).copied().unwrap_or(0);
         }
         out
     }

@@ -279,6 +279,21 @@ impl<R: Read + Seek> Walker<'_, R> {
             }));
         }
         let vr = self.bytes::<2>()?;
+        const SHORT: [&[u8; 2]; 21] = [
+            b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
+            b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
+        ];
+        const LONG: [&[u8; 2]; 13] = [
+            b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT",
+            b"UV",
+        ];
+        if !SHORT.contains(&&vr) && !LONG.contains(&&vr) {
+            // other toolkits disagree on how to read an unknown VR: refuse rather than guess
+            return Err(RenderError::Corrupt(format!(
+                "unknown VR {:?} at ({group:04X},{element:04X})",
+                String::from_utf8_lossy(&vr)
+            )));
+        }
         let len = match &vr {
             b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN"
             | b"UR" | b"UT" | b"UV" => {
@@ -306,6 +321,9 @@ impl<R: Read + Seek> Walker<'_, R> {
             if (h.group, h.element) == (0x7FE0, 0x0010) {
                 return self.pixel_data(&h).map(Some);
             }
+            if h.group == 0x7FE0 && matches!(h.element, 0x0008 | 0x0009) {
+                return Err(RenderError::Unsupported("float pixel data".into()));
+            }
             if h.group > 0x7FE0 && h.group != 0xFFFE {
                 // trailing padding or signatures after where pixels would be
                 return Ok(None);
@@ -322,6 +340,11 @@ impl<R: Read + Seek> Walker<'_, R> {
             return Err(RenderError::Corrupt("sequences nested too deep".into()));
         }
         if h.len != UNDEFINED {
+            if h.vr.as_ref() == Some(b"SQ") {
+                // walk defined-length sequences too, so that every nested length is checked
+                // before a parser allocates for it
+                return self.bounded(u64::from(h.len), |w| w.sequence_items(enc, depth + 1));
+            }
             return self.skip(u64::from(h.len));
         }
         // Undefined length: a sequence (SQ, or UN/implicit whose content is implicit VR LE).
@@ -330,6 +353,56 @@ impl<R: Read + Seek> Walker<'_, R> {
             _ => enc,
         };
         self.sequence(inner, depth + 1)
+    }
+
+    /// Run `f` with the end of data moved to `len` bytes from here; `f` must consume them all.
+    fn bounded(
+        &mut self,
+        len: u64,
+        f: impl FnOnce(&mut Self) -> Result<(), RenderError>,
+    ) -> Result<(), RenderError> {
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= self.end)
+            .ok_or(RenderError::Truncated)?;
+        let saved = std::mem::replace(&mut self.end, end);
+        let r = f(self);
+        self.end = saved;
+        r?;
+        if self.pos != end {
+            return Err(RenderError::Corrupt(
+                "sequence length does not match its items".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Items of a defined-length sequence, up to the (bounded) end.
+    fn sequence_items(&mut self, enc: Encoding, depth: u32) -> Result<(), RenderError> {
+        while self.pos < self.end {
+            let Some(h) = self.header(enc)? else {
+                return Err(RenderError::Truncated);
+            };
+            match (h.group, h.element) {
+                (0xFFFE, 0xE000) if h.len == UNDEFINED => self.item(enc, depth + 1)?,
+                (0xFFFE, 0xE000) => self.bounded(u64::from(h.len), |w| {
+                    while w.pos < w.end {
+                        let Some(h) = w.header(enc)? else {
+                            return Err(RenderError::Truncated);
+                        };
+                        w.value(&h, enc, depth + 1)?;
+                    }
+                    Ok(())
+                })?,
+                _ => {
+                    return Err(RenderError::Corrupt(
+                        "unexpected element inside a sequence".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn sequence(&mut self, enc: Encoding, depth: u32) -> Result<(), RenderError> {

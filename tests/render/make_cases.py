@@ -79,3 +79,20 @@ ds.PhotometricInterpretation = "YBR_FULL"
 ds.PlanarConfiguration = 1
 ds.PixelData = np.ascontiguousarray(ybr.transpose(2, 0, 1)).tobytes()
 ds.save_as(out / "ybr_full_planar.dcm")
+
+# JPEG 2000 irreversible with the multi-component transform: YBR_ICT
+from pydicom.uid import JPEG2000
+
+ds = pydicom.dcmread(src / "examples_rgb_color.dcm")
+ds.compress(JPEG2000, ds.pixel_array, encoding_plugin="pylibjpeg", j2k_cr=[20], use_mct=True)
+ds.PhotometricInterpretation = "YBR_ICT"
+ds.save_as(out / "rgb_j2k_ict.dcm")
+
+# 8-bit palette entries, two to a 16-bit OW word
+ds = pydicom.dcmread(src / "examples_palette.dcm")
+for c in ("Red", "Green", "Blue"):
+    desc = ds[f"{c}PaletteColorLookupTableDescriptor"].value
+    data = np.frombuffer(ds[f"{c}PaletteColorLookupTableData"].value, dtype="<u2")
+    ds[f"{c}PaletteColorLookupTableDescriptor"].value = [desc[0], desc[1], 8]
+    ds[f"{c}PaletteColorLookupTableData"].value = (data >> 8).astype(np.uint8).tobytes()
+ds.save_as(out / "palette_8bit.dcm")

@@ -3,6 +3,8 @@
 (+ pylibjpeg/openjpeg plug-ins for JPEG 2000). Writes one frame as an 8-bit binary PPM.
 
 usage: pydicom_ref.py FILE OUT.ppm FRAME [CENTER WIDTH]
+   or: pydicom_ref.py -   (one job per line on stdin: FILE<TAB>OUT<TAB>FRAME[<TAB>CENTER<TAB>WIDTH];
+       a job that fails writes its error to OUT.err instead)
 FRAME is zero-based. With CENTER WIDTH, that LINEAR window replaces the file's; without, the
 file's first window is used (grey-scale). Colour images ignore the window.
 """
@@ -14,8 +16,21 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, p
 
 
 def main():
-    path, out, frame = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    window = (float(sys.argv[4]), float(sys.argv[5])) if len(sys.argv) > 5 else None
+    if sys.argv[1:] == ["-"]:
+        for line in sys.stdin:
+            args = line.rstrip("\n").split("\t")
+            try:
+                render(args)
+            except Exception as e:  # reported per job, the batch goes on
+                with open(args[1] + ".err", "w") as f:
+                    f.write(f"{type(e).__name__}: {e}")
+    else:
+        render(sys.argv[1:])
+
+
+def render(args):
+    path, out, frame = args[0], args[1], int(args[2])
+    window = (float(args[3]), float(args[4])) if len(args) > 4 else None
     ds = pydicom.dcmread(path)
     arr = pixel_array(path, index=frame)  # decodes only that frame
     pi = ds.PhotometricInterpretation
