@@ -143,9 +143,8 @@ fn catches_an_extra_file() {
 fn catches_a_renamed_file() {
     let t = target(&entries());
     let renamed = format!("{}/ZZZZZZZZ", t.rsplit_once('/').unwrap().0);
-    let r = renamed.clone();
-    tampered("renamed_file", &[&t, &renamed], move |e| {
-        e.iter_mut().find(|(n, _)| *n == t).unwrap().0 = r.clone();
+    tampered("renamed_file", &[&t, &renamed], |e| {
+        e.iter_mut().find(|(n, _)| *n == t).unwrap().0 = renamed.clone();
     });
 }
 

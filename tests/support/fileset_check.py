@@ -11,6 +11,7 @@ Patient ID equal the DICOMDIR's; every file under DICOM/ is referenced by exactl
 import json
 import pathlib
 import sys
+import warnings
 
 import pydicom
 from pydicom.fileset import FileSet
@@ -20,10 +21,22 @@ def main():
     root = pathlib.Path(sys.argv[1]).resolve()
     problems, found = [], []
     try:
-        fs = FileSet(pydicom.dcmread(root / "DICOMDIR"))
+        dicomdir = pydicom.dcmread(root / "DICOMDIR")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fs = FileSet(dicomdir)
+        # pydicom drops records whose file is missing, with only a warning: count those as problems.
+        problems += [f"pydicom FileSet warns: {w.message}" for w in caught]
     except Exception as e:  # noqa: BLE001
         json.dump({"instances": [], "problems": [f"DICOMDIR does not load as a FileSet: {e}"]}, sys.stdout)
         sys.exit(1)
+    # Independently of FileSet: every Referenced File ID in any record must exist.
+    for rec in dicomdir.DirectoryRecordSequence:
+        if "ReferencedFileID" in rec:
+            fid = rec.ReferencedFileID
+            parts = [fid] if isinstance(fid, str) else list(fid)
+            if not (root.joinpath(*parts)).is_file():
+                problems.append(f"{'/'.join(parts)}: referenced by the DICOMDIR ({rec.DirectoryRecordType}) but missing")
     referenced = set()
     for inst in fs:
         rel = pathlib.Path(inst.path).resolve().relative_to(root).as_posix()

@@ -115,10 +115,11 @@ fn available(need: Need) -> Result<(), String> {
     static CACHE: OnceLock<BTreeMap<String, Result<(), String>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| {
         let mut m = BTreeMap::new();
-        let dcmtk = ["dcmdump", "dcmftest"].iter().all(|t| tool_runs(t, &["--version"]));
+        // dcmftest has no --version; spawning it at all is enough.
+        let dcmtk = ["dcmdump", "dcmftest", "dcmmkdir"].iter().all(|t| Command::new(t).output().is_ok());
         m.insert(
             "Dcmtk".into(),
-            if dcmtk { Ok(()) } else { Err("DCMTK (dcmdump, dcmftest) not found: apt-get install dcmtk".into()) },
+            if dcmtk { Ok(()) } else { Err("DCMTK (dcmdump, dcmftest, dcmmkdir) not found: apt-get install dcmtk".into()) },
         );
         let py = tool_runs(
             "python3",
@@ -192,7 +193,7 @@ pub fn read_zip(zip: &Path) -> Vec<(String, Vec<u8>)> {
         if entry.is_dir() {
             continue;
         }
-        let name = entry.name().to_string();
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|e| panic!("bad entry name: {e}"));
         let mut data = Vec::new();
         entry.read_to_end(&mut data).unwrap();
         out.push((name, data));
@@ -441,8 +442,8 @@ pub fn disc_dicom_files() -> BTreeSet<String> {
 /// `yes` for the DICOMDIR and every file under DICOM/.
 pub fn check_with_dcmtk(tree: &Path) {
     let dump = run_tool("dcmdump", &["+sd", "DICOMDIR"], tree);
-    let bad: Vec<&str> = dump
-        .all_text()
+    let text = dump.all_text();
+    let bad: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("E:") || l.starts_with("W:") || l.starts_with("F:"))
         .collect();
