@@ -151,7 +151,10 @@ pub fn interop(test: &str, needs: &[Need]) -> bool {
     if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
         panic!("{test}: {REQUIRE_ENV}=1 but: {}", missing.join("; "));
     }
-    eprintln!(
+    // Straight to the process's stderr: libtest captures eprintln! of passing tests, and a skip
+    // must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
         "\n!!!!!!!!!! SKIPPED interop test `{test}`: {}\n!!!!!!!!!! (set {REQUIRE_ENV}=1 to make this a failure; .ci/run does)\n",
         missing.join("; ")
     );
