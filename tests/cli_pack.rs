@@ -109,3 +109,64 @@ fn pack_missing_input_is_a_usage_error_and_writes_nothing() {
     assert_eq!(run.code, 2, "{}", run.describe());
     assert!(files_under(&dir).is_empty(), "something was written: {:?}", files_under(&dir));
 }
+
+/// A copy of the sample disc in a scratch folder, to damage.
+fn disc_copy(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name).join("disc");
+    for f in files_under(&sample_disc()) {
+        let dest = dir.join(&f);
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs::copy(sample_disc().join(&f), dest).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn truncated_image_is_skipped_with_exit_3_and_the_rest_is_packed() {
+    let disc = disc_copy("cli_pack_truncated");
+    let victim = "DICOM/ST000001/SE000000/IM000000"; // the CT, 39 KB: cut inside its pixel data
+    let data = fs::read(disc.join(victim)).unwrap();
+    fs::write(disc.join(victim), &data[..data.len() * 2 / 3]).unwrap();
+    let p = pack("cli_pack_truncated_out", &[&disc], &[]);
+    assert_eq!(p.run.code, 3, "a truncated image must give exit 3:\n{}", p.run.describe());
+    check_package_self_consistent(&p);
+    assert_eq!(manifest_instances(&p.manifest).len(), DISC_INSTANCES - 1);
+    let victim_path = disc.join(victim).canonicalize().unwrap();
+    let skipped: Vec<(String, String)> = p.manifest["skipped"]
+        .as_array()
+        .expect("MANIFEST.JSN: top-level \"skipped\" array")
+        .iter()
+        .map(|s| (s["path"].as_str().unwrap().to_string(), s["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        skipped.iter().any(|(path, reason)| resolve(path, &p.cwd).as_deref() == Some(victim_path.as_path()) && !reason.is_empty()),
+        "the truncated file is not in MANIFEST.JSN \"skipped\" with a reason: {skipped:?}"
+    );
+    let v = dicompack(&["verify", p.zip.to_str().unwrap()], &p.cwd);
+    assert_eq!(v.code, 0, "the package made despite a skipped file must verify:\n{}", v.describe());
+}
+
+#[test]
+fn file_referenced_by_dicomdir_but_missing_gives_exit_3() {
+    let disc = disc_copy("cli_pack_missing_ref");
+    fs::remove_file(disc.join("DICOM/ST000000/SE000002/IM000003")).unwrap();
+    let p = pack("cli_pack_missing_ref_out", &[&disc], &[]);
+    assert_eq!(p.run.code, 3, "a file the DICOMDIR references but the disc lacks must give exit 3:\n{}", p.run.describe());
+    assert!(p.run.all_text().contains("IM000003"), "the missing file is not reported:\n{}", p.run.describe());
+    assert_eq!(manifest_instances(&p.manifest).len(), DISC_INSTANCES - 1);
+}
+
+#[test]
+fn junk_only_input_makes_no_package() {
+    let dir = scratch("cli_pack_junk_only");
+    let disc = dir.join("disc");
+    fs::create_dir_all(&disc).unwrap();
+    for junk in DISC_JUNK {
+        fs::copy(sample_disc().join(junk), disc.join(junk)).unwrap();
+    }
+    let zip = dir.join("OUT.ZIP");
+    let run = dicompack(&["pack", disc.to_str().unwrap(), "-o", zip.to_str().unwrap()], &dir);
+    assert!(matches!(run.code, 1 | 2), "no DICOM at all: no package can be made:\n{}", run.describe());
+    assert!(!zip.exists(), "a package was written from junk only");
+    assert_eq!(files_under(&dir), files_under(&dir).into_iter().filter(|f| f.starts_with("disc/")).collect(), "stray files left behind");
+}

@@ -42,10 +42,6 @@ fn scan_tree_names_patient_studies_and_series() {
     for s in DISC_STUDIES.iter().chain(DISC_SERIES.iter()) {
         assert!(out.contains(s), "study/series {s:?} missing from the tree:\n{}", run.stdout);
     }
-    // Each study appears once (a headerless or `;1` file must not split a study in two).
-    for s in DISC_STUDIES {
-        assert_eq!(out.matches(s).count(), 1, "study {s:?} printed more than once:\n{}", run.stdout);
-    }
 }
 
 #[test]
