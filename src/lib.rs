@@ -16,5 +16,7 @@ pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
 pub mod package; // layout + files → the ZIP transfer package, temp name then rename
 pub mod preflight; // byte-level walk of a DICOM stream: format, meta, capped lengths
 pub mod render; // one representative frame per series → thumbnail
+pub mod report; // plain-words text for people: the tree, the skipped files, the summary
 pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256
+pub mod survey; // discover + scan + catalog + DICOMDIR cross-check, shared by scan and pack
 pub mod verify; // package → verdict, the receiver's view
