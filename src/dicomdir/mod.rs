@@ -91,32 +91,3 @@ pub struct DirInstance {
     pub instance_number: Option<i32>,
 }
 
-// ---- Temporary, until the hand-written reader and writer land from their branch. ----
-pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.0";
-pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOMPACK_0_1";
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DicomDirError(pub String);
-pub fn write(_fs: &FileSet) -> Result<Vec<u8>, DicomDirError> {
-    Err(DicomDirError("DICOMDIR writer not merged yet".into()))
-}
-#[derive(Debug, Clone, Default)]
-pub struct DicomDir {
-    pub file_set_id: String,
-    pub records: Vec<DirRecord>,
-    pub warnings: Vec<String>,
-}
-#[derive(Debug, Clone, Default)]
-pub struct DirRecord {
-    pub record_type: String,
-    pub file_id: Option<Vec<String>>,
-    pub sop_class_uid: Option<String>,
-    pub sop_instance_uid: Option<String>,
-    pub transfer_syntax_uid: Option<String>,
-    pub patient_id: Option<String>,
-    pub study_instance_uid: Option<String>,
-    pub series_instance_uid: Option<String>,
-}
-pub fn read(_bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
-    Err(DicomDirError("DICOMDIR reader not merged yet".into()))
-}
