@@ -90,7 +90,8 @@ fn pack_is_reproducible_with_source_date_epoch() {
         let dir = scratch(&format!("cli_pack_repro_{n}"));
         let zip = dir.join("OUT.ZIP");
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_dicompack"))
-            .args(["pack", sample_disc().to_str().unwrap(), "-o", zip.to_str().unwrap()])
+            // Same command line both times (relative -o): the manifest records the options used.
+            .args(["pack", sample_disc().to_str().unwrap(), "-o", "OUT.ZIP"])
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .current_dir(&dir)
             .output()

@@ -3,8 +3,8 @@
 //! input file is accounted for, cross-checked with pydicom's own reading of each file.
 //!
 //! What we expect, and why:
-//! * A file pydicom reads without `force=` and without warnings, that has a SOP Instance UID and
-//!   is not a directory object (DICOMDIR): its SOP Instance UID is in the package. If no other
+//! * A file pydicom reads without `force=` and without warnings, that has SOP, Study and Series
+//!   Instance UIDs and is not a directory object (DICOMDIR): its SOP Instance UID is in the package. If no other
 //!   file shares its UID, the package holds *that* file (source sha256 = the file's sha256).
 //!   If several files share the UID with identical bytes, one copy is packed. If they differ
 //!   (pydicom's set has many: MR_small in 9 transfer syntaxes with one UID), dicompack may keep one
@@ -122,14 +122,17 @@ fn every_pydicom_file_is_accounted_for() {
         if let (Some(u), false) = (uid, is_dir) {
             if status == "clean" {
                 let group = &by_uid[u];
-                if group.len() == 1 {
+                // Without Study/Series Instance UIDs a file cannot be placed in a DICOMDIR
+                // (STUDY and SERIES records need them), so skipping it is fair.
+                let placeable = f["study_instance_uid"].is_string() && f["series_instance_uid"].is_string();
+                if group.len() == 1 && placeable {
                     problems.push(format!(
                         "{rel}: pydicom reads it cleanly and its UID is unique, yet it was skipped: {}",
                         reason.unwrap()
                     ));
                 } else {
                     let distinct: BTreeSet<&str> = group.iter().map(|g| g["sha256"].as_str().unwrap()).collect();
-                    if distinct.len() == 1 && !packed_uids.contains(u) {
+                    if group.len() > 1 && distinct.len() == 1 && !packed_uids.contains(u) {
                         problems.push(format!("{rel}: identical copies of UID {u}, none packed"));
                     }
                 }
@@ -146,6 +149,10 @@ fn every_pydicom_file_is_accounted_for() {
     }
     // Sanity: the set is what we think it is (guards against an empty or partial cache).
     assert!(inv.len() > 150, "only {} files in the pydicom set", inv.len());
-    let unique_clean = by_uid.values().filter(|g| g.len() == 1 && g[0]["status"] == "clean" && g[0]["is_directory"] != Value::Bool(true)).count();
+    let unique_clean = by_uid
+        .values()
+        .filter(|g| g.len() == 1 && g[0]["status"] == "clean" && g[0]["is_directory"] != Value::Bool(true))
+        .filter(|g| g[0]["study_instance_uid"].is_string() && g[0]["series_instance_uid"].is_string())
+        .count();
     assert!(instances.len() >= unique_clean, "{} instances packed, but {unique_clean} files have a unique UID and read cleanly", instances.len());
 }

@@ -3,7 +3,8 @@
 
 Usage: fileset_check.py PACKAGE_DIR  ->  JSON on stdout, exit 1 if any problem:
   {"instances": [{"path", "sop_instance_uid", "patient_id", "study_instance_uid",
-                  "series_instance_uid", "transfer_syntax"}], "problems": [...]}
+                  "series_instance_uid", "transfer_syntax"}], "problems": [...],
+   "meta_mismatches": [{"path", "meta", "dataset"}]}   (not counted as problems: see below)
 Checks: the DICOMDIR loads as a FileSet; every instance record points to an existing file that
 pydicom reads; the file's SOP Instance UID, SOP Class, transfer syntax, Study/Series UIDs and
 Patient ID equal the DICOMDIR's; every file under DICOM/ is referenced by exactly one record.
@@ -19,7 +20,7 @@ from pydicom.fileset import FileSet
 
 def main():
     root = pathlib.Path(sys.argv[1]).resolve()
-    problems, found = [], []
+    problems, found, meta_mismatches = [], [], []
     try:
         dicomdir = pydicom.dcmread(root / "DICOMDIR")
         with warnings.catch_warnings(record=True) as caught:
@@ -53,7 +54,6 @@ def main():
             continue
         checks = [
             ("SOP Instance UID", ds.SOPInstanceUID, inst.ReferencedSOPInstanceUIDInFile),
-            ("Media Storage SOP Instance UID", ds.file_meta.MediaStorageSOPInstanceUID, inst.ReferencedSOPInstanceUIDInFile),
             ("SOP Class UID", ds.SOPClassUID, inst.ReferencedSOPClassUIDInFile),
             ("Transfer Syntax", ds.file_meta.TransferSyntaxUID, inst.ReferencedTransferSyntaxUIDInFile),
             ("Series Instance UID", ds.SeriesInstanceUID, inst.SeriesInstanceUID),
@@ -63,6 +63,11 @@ def main():
         for what, in_file, in_dir in checks:
             if str(in_file) != str(in_dir):
                 problems.append(f"{rel}: {what} is {in_file!r} in the file but {in_dir!r} in the DICOMDIR")
+        # PS3.10 wants (0002,0003) = (0008,0018). Some real files break this; whether the packer
+        # introduced it or copied it is for the caller to judge, so it is reported on its own.
+        if str(ds.file_meta.get("MediaStorageSOPInstanceUID", "")) != str(ds.SOPInstanceUID):
+            meta_mismatches.append({"path": rel, "meta": str(ds.file_meta.get("MediaStorageSOPInstanceUID", "")),
+                                    "dataset": str(ds.SOPInstanceUID)})
         found.append({
             "path": rel,
             "sop_instance_uid": str(ds.SOPInstanceUID),
@@ -74,7 +79,7 @@ def main():
     on_disk = {p.relative_to(root).as_posix() for p in (root / "DICOM").rglob("*") if p.is_file()}
     for rel in sorted(on_disk - referenced):
         problems.append(f"{rel}: in the package but not referenced by the DICOMDIR")
-    json.dump({"instances": found, "problems": problems}, sys.stdout, indent=1)
+    json.dump({"instances": found, "problems": problems, "meta_mismatches": meta_mismatches}, sys.stdout, indent=1)
     sys.exit(1 if problems else 0)
 
 

@@ -25,8 +25,12 @@ pub fn sample_disc() -> PathBuf {
     repo().join("testdata/disc1")
 }
 
+/// pydicom's test files (tools/fetch-test-files); `DICOMPACK_PYDICOM_FILES` points elsewhere,
+/// e.g. at a trimmed copy while investigating one failure.
 pub fn pydicom_files() -> PathBuf {
-    repo().join(".cache/pydicom/test_files")
+    std::env::var_os("DICOMPACK_PYDICOM_FILES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".cache/pydicom/test_files"))
 }
 
 pub fn support_script(name: &str) -> PathBuf {
@@ -499,6 +503,23 @@ pub fn check_with_all_validators(p: &Packed) {
     let from_manifest: BTreeMap<String, String> =
         manifest_instances(&p.manifest).into_iter().map(|i| (i.path, i.sop_instance_uid)).collect();
     assert_eq!(from_fileset, from_manifest, "pydicom FileSet (left) vs MANIFEST.JSN (right)");
+
+    // A file whose meta header names another SOP Instance UID than its dataset: acceptable only
+    // when copied byte for byte from a source that already had it, and said in the manifest.
+    let manifest_text = p.manifest.to_string();
+    for m in report["meta_mismatches"].as_array().unwrap() {
+        let path = m["path"].as_str().unwrap();
+        let i = manifest_instances(&p.manifest).into_iter().find(|i| i.path == path).unwrap();
+        assert_eq!(
+            i.sha256, i.source_sha256,
+            "{path}: dicompack wrote a meta header naming SOP Instance UID {} for a dataset with {}", m["meta"], m["dataset"]
+        );
+        let name = Path::new(&i.source_path).file_name().unwrap().to_string_lossy().into_owned();
+        let meta_uid = m["meta"].as_str().unwrap();
+        let warned = p.manifest.to_string().contains(&name) && manifest_text.contains(meta_uid);
+        assert!(warned, "{path} (from {name}): meta/dataset SOP Instance UID mismatch copied without a warning in MANIFEST.JSN");
+        let _ = writeln!(std::io::stderr(), "note: {path} (from {name}) keeps its source's meta/dataset UID mismatch, with a warning");
+    }
 }
 
 /// tests/support/inventory.py over a folder: pydicom's independent view of every file.
