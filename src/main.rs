@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use dicompack::package::{self, Compression, PackOptions};
+use dicompack::select::{self, Filters};
 use dicompack::survey::{self, Survey};
 use dicompack::{catalog, report, verify};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,6 +34,50 @@ struct Cli {
     command: Command,
 }
 
+/// Which images to take. Study and series numbers are the ones `scan` prints.
+#[derive(clap::Args, Debug, Default)]
+struct Selection {
+    /// Only this patient (Patient ID as `scan` shows it).
+    #[arg(long = "patient", value_name = "ID")]
+    patients: Vec<String>,
+    /// Only this study: its number from `scan`, or its Study Instance UID. Repeatable.
+    #[arg(long = "study", value_name = "N|UID")]
+    studies: Vec<String>,
+    /// Only this series: `study.series` from `scan` (e.g. 2.3), or its UID. Repeatable.
+    #[arg(long = "series", value_name = "N.M|UID")]
+    series: Vec<String>,
+    /// Only these modalities, e.g. MR,CT.
+    #[arg(long = "modality", value_delimiter = ',', value_name = "LIST")]
+    modalities: Vec<String>,
+    /// Leave out these modalities, e.g. SR,PR.
+    #[arg(long = "exclude-modality", value_delimiter = ',', value_name = "LIST")]
+    exclude_modalities: Vec<String>,
+    /// Only studies on or after this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only studies on or before this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Only the study with this accession number. Repeatable.
+    #[arg(long = "accession", value_name = "N")]
+    accessions: Vec<String>,
+}
+
+impl Selection {
+    fn filters(&self) -> Result<Filters, select::SelectError> {
+        Ok(Filters {
+            patients: self.patients.clone(),
+            studies: self.studies.clone(),
+            series: self.series.clone(),
+            modalities: self.modalities.clone(),
+            exclude_modalities: self.exclude_modalities.clone(),
+            since: self.since.as_deref().map(select::parse_date).transpose()?,
+            until: self.until.as_deref().map(select::parse_date).transpose()?,
+            accessions: self.accessions.clone(),
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Show what is on a disc or in a folder: patients, studies, series, and any problem.
@@ -43,14 +88,17 @@ enum Command {
         /// Print one JSON document on stdout instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        selection: Selection,
     },
     /// Build a checksummed transfer package (a ZIP holding a DICOM file-set).
     Pack {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Where to write the package (a .zip file).
+        /// Where to write the package (a .zip file). Default: a name from the patient and
+        /// the study dates, in the current folder, never replacing a file.
         #[arg(short, long)]
-        output: PathBuf,
+        output: Option<PathBuf>,
         /// Replace the output file if it exists.
         #[arg(long)]
         force: bool,
@@ -62,10 +110,23 @@ enum Command {
         compression: Compression,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        selection: Selection,
     },
     /// Check a package (a .zip or an extracted folder): every file, checksum and reference.
     Verify {
         package: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a package, then unpack it into a folder (refused if verification fails).
+    Extract {
+        package: PathBuf,
+        /// The folder to create (or an empty one).
+        dest: PathBuf,
+        /// Write into a folder that is not empty, replacing files of the same name.
+        #[arg(long)]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -77,7 +138,11 @@ fn main() -> ExitCode {
         package::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
     });
     let code = match cli.command {
-        Command::Scan { inputs, json } => scan(&inputs, json),
+        Command::Scan {
+            inputs,
+            json,
+            selection,
+        } => with_filters(&selection, |f| scan(&inputs, f, json)),
         Command::Pack {
             inputs,
             output,
@@ -85,13 +150,15 @@ fn main() -> ExitCode {
             allow_multiple_patients,
             compression,
             json,
-        } => {
-            let mut recorded: Vec<String> = std::env::args().skip(1).collect();
-            recorded.retain(|a| !a.is_empty());
+            selection,
+        } => with_filters(&selection, |f| {
+            let recorded: Vec<String> = std::env::args().skip(1).collect();
             pack(
                 &inputs,
+                f,
+                output,
                 PackOptions {
-                    output,
+                    output: PathBuf::new(),
                     force,
                     source_date_epoch: package::source_date_epoch_from_env(),
                     compression,
@@ -100,8 +167,14 @@ fn main() -> ExitCode {
                 allow_multiple_patients,
                 json,
             )
-        }
+        }),
         Command::Verify { package, json } => verify_cmd(&package, json),
+        Command::Extract {
+            package,
+            dest,
+            force,
+            json,
+        } => extract_cmd(&package, &dest, force, json),
     };
     ExitCode::from(code)
 }
@@ -137,13 +210,43 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
-fn scan(inputs: &[PathBuf], json: bool) -> u8 {
-    let s = match run_survey(inputs) {
-        Ok(s) => s,
+fn with_filters(selection: &Selection, run: impl FnOnce(&Filters) -> u8) -> u8 {
+    match selection.filters() {
+        Ok(f) => run(&f),
+        Err(e) => {
+            eprintln!("dicompack: {e}");
+            USAGE
+        }
+    }
+}
+
+/// Surveys the inputs and applies the selection; the catalog in the survey is the selected one.
+fn survey_selected(inputs: &[PathBuf], filters: &Filters) -> Result<(Survey, Vec<String>), u8> {
+    let mut s = run_survey(inputs)?;
+    if filters.is_empty() || s.catalog.instance_count() == 0 {
+        return Ok((s, Vec::new()));
+    }
+    match select::select(&s.catalog, filters) {
+        Ok(sel) => {
+            s.catalog = sel.catalog;
+            Ok((s, sel.left_out))
+        }
+        Err(e) => {
+            eprintln!("dicompack: {e}");
+            Err(USAGE)
+        }
+    }
+}
+
+fn scan(inputs: &[PathBuf], filters: &Filters, json: bool) -> u8 {
+    let (s, left_out) = match survey_selected(inputs, filters) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     if json {
-        print_json(&report::survey_json(&s));
+        let mut doc = report::survey_json(&s);
+        doc["left_out"] = serde_json::json!(left_out);
+        print_json(&doc);
     } else {
         if s.catalog.instance_count() == 0 {
             println!("No DICOM images were found.");
@@ -154,15 +257,29 @@ fn scan(inputs: &[PathBuf], json: bool) -> u8 {
             println!();
             print!("{left}");
         }
+        if !left_out.is_empty() {
+            println!();
+            println!("Left out by the selection: {}", left_out.len());
+            for l in &left_out {
+                println!("  {l}");
+            }
+        }
         println!();
         println!("{}", report::survey_summary(&s));
     }
     if s.incomplete() { INCOMPLETE } else { OK }
 }
 
-fn pack(inputs: &[PathBuf], opts: PackOptions, allow_multiple: bool, json: bool) -> u8 {
-    let s = match run_survey(inputs) {
-        Ok(s) => s,
+fn pack(
+    inputs: &[PathBuf],
+    filters: &Filters,
+    output: Option<PathBuf>,
+    mut opts: PackOptions,
+    allow_multiple: bool,
+    json: bool,
+) -> u8 {
+    let (s, left_out) = match survey_selected(inputs, filters) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     if s.catalog.instance_count() == 0 {
@@ -170,33 +287,53 @@ fn pack(inputs: &[PathBuf], opts: PackOptions, allow_multiple: bool, json: bool)
         eprintln!("dicompack: no DICOM images were found, so no package was made");
         return FAILED;
     }
-    if s.catalog.patients.len() > 1 && !allow_multiple {
+    let identities = select::identities(&s.catalog);
+    if identities.len() > 1 && !allow_multiple {
         eprintln!(
-            "dicompack: these images belong to {} different patients; nothing was written.",
-            s.catalog.patients.len()
+            "dicompack: these images may belong to {} different people; nothing was written.",
+            identities.len()
         );
         for p in &s.catalog.patients {
             eprintln!(
-                "  {}  ID {}  ({} {})",
+                "  {}  ID {}  born {}",
                 p.name(),
                 catalog::display_id(&p.key),
-                p.studies.len(),
-                verify::plural(p.studies.len(), "study", "studies")
+                p.birth_dates
+                    .iter()
+                    .map(|b| report::date(b))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
             );
+            for st in &p.studies {
+                eprintln!(
+                    "      [{}] {}  {}  {}",
+                    st.index,
+                    report::date(&st.date),
+                    st.modalities().join("/"),
+                    st.description
+                );
+            }
+        }
+        for w in &s.catalog.identity_warnings {
+            eprintln!("  note: {w}");
         }
         eprintln!(
-            "Pack one patient at a time, or add --allow-multiple-patients if they must travel together."
+            "Choose one with --patient ID (or --study N), or add --allow-multiple-patients if they must travel together."
         );
         return USAGE;
     }
     let mut warnings = s.warnings.clone();
-    if s.catalog.patients.len() > 1 {
+    if identities.len() > 1 {
         warnings.push(format!(
-            "this package holds {} patients (--allow-multiple-patients)",
-            s.catalog.patients.len()
+            "this package holds {} patient identities, on purpose (--allow-multiple-patients)",
+            identities.len()
         ));
     }
+    opts.output = output
+        .unwrap_or_else(|| select::default_package_name(&s.catalog, std::path::Path::new(".")));
     let notes = package::Notes {
+        identities,
+        left_out: left_out.clone(),
         skipped: s.skipped.clone(),
         ignored: s.ignored.clone(),
         warnings,
@@ -270,4 +407,51 @@ fn verify_cmd(path: &std::path::Path, json: bool) -> u8 {
         }
     }
     if v.ok { OK } else { FAILED }
+}
+
+fn extract_cmd(package: &std::path::Path, dest: &std::path::Path, force: bool, json: bool) -> u8 {
+    if !package.exists() {
+        eprintln!("dicompack: {}: no such file or folder", package.display());
+        return USAGE;
+    }
+    match dicompack::extract::extract(package, dest, force) {
+        Ok(done) => {
+            if json {
+                print_json(&serde_json::json!({
+                    "extracted": done.dest,
+                    "files": done.files,
+                    "verdict": done.verdict,
+                }));
+            } else {
+                println!("{}", done.verdict.headline());
+                println!(
+                    "Extracted {} files into {}.",
+                    done.files,
+                    done.dest.display()
+                );
+            }
+            OK
+        }
+        Err(e) => {
+            if json {
+                let verdict = match &e {
+                    dicompack::extract::ExtractError::NotVerified(v) => Some(v.as_ref()),
+                    _ => None,
+                };
+                print_json(&serde_json::json!({ "error": e.to_string(), "verdict": verdict }));
+            } else if let dicompack::extract::ExtractError::NotVerified(v) = &e {
+                println!("{}", v.headline());
+                for p in &v.problems {
+                    println!("  {p}");
+                }
+            }
+            eprintln!("dicompack: {e}");
+            match e {
+                dicompack::extract::ExtractError::NotEmpty(_)
+                | dicompack::extract::ExtractError::Exists(_)
+                | dicompack::extract::ExtractError::InTheWay(_) => USAGE,
+                _ => FAILED,
+            }
+        }
+    }
 }

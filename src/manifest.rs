@@ -17,6 +17,10 @@ pub struct Manifest {
     pub created: String,
     pub options: Vec<String>,
     pub summary: Summary,
+    /// Every patient identity in the package (more than one only with --allow-multiple-patients).
+    pub identities: Vec<String>,
+    /// What the user's selection left out of the input, in plain words.
+    pub left_out: Vec<String>,
     pub patients: Vec<PatientEntry>,
     pub instances: Vec<InstanceEntry>,
     /// DICOM input that could not be used, with the reason.

@@ -50,6 +50,8 @@ pub struct PackOptions {
 /// What the run knows beyond the catalog, recorded in the manifest.
 #[derive(Default)]
 pub struct Notes {
+    pub identities: Vec<String>,
+    pub left_out: Vec<String>,
     pub skipped: Vec<Unused>,
     pub ignored: Vec<Unused>,
     pub warnings: Vec<String>,
@@ -173,6 +175,7 @@ pub fn write(
                 });
             }
             Err(CopyError::Write(e)) => {
+                check_interrupted()?;
                 return Err(PackError::Io {
                     context: format!("writing the package in {}", dir.display()),
                     source: e,
@@ -216,6 +219,8 @@ pub fn write(
         created: created_time(opts.source_date_epoch),
         options: opts.recorded_options.clone(),
         summary: summary.clone(),
+        identities: notes.identities,
+        left_out: notes.left_out,
         patients: manifest_tree(catalog, &packed),
         instances: entries,
         skipped,
@@ -339,6 +344,12 @@ fn copy_instance<W: Write>(
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
     loop {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(CopyError::Write(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "stopped",
+            )));
+        }
         let n = match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,

@@ -564,10 +564,10 @@ impl Walker<'_> {
         };
         let mut pos = start;
         loop {
-            if let Some(end) = end {
-                if pos >= end {
-                    return Ok(Step::At(end));
-                }
+            if let Some(end) = end
+                && pos >= end
+            {
+                return Ok(Step::At(end));
             }
             let Some(item) = self.header(pos)? else {
                 return Ok(Step::Stop(self.need(pos + 8)?));

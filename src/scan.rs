@@ -192,27 +192,22 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
         stream.drain(len, None)?;
         parsed
     } else {
-        let (header_end, pixel, encoding) = match walk_with_room(
-            &mut stream,
-            &mut head,
-            dataset_start,
-            encoding,
-            len,
-        ) {
-            Ok((end, pixel)) => (end, pixel, encoding),
-            // Some writers declare one VR encoding and use the other (PS3.5 conflicts are
-            // common on old discs): read it as it really is, and say so.
-            Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
-                let other = Encoding {
-                    explicit_vr: !encoding.explicit_vr,
-                    ..encoding
-                };
-                let Ok((end, pixel)) =
-                    walk_with_room(&mut stream, &mut head, dataset_start, other, len)
-                else {
-                    return Err(first);
-                };
-                warnings.push(format!(
+        let (header_end, pixel, encoding) =
+            match walk_with_room(&mut stream, &mut head, dataset_start, encoding, len) {
+                Ok((end, pixel)) => (end, pixel, encoding),
+                // Some writers declare one VR encoding and use the other (PS3.5 conflicts are
+                // common on old discs): read it as it really is, and say so.
+                Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
+                    let other = Encoding {
+                        explicit_vr: !encoding.explicit_vr,
+                        ..encoding
+                    };
+                    let Ok((end, pixel)) =
+                        walk_with_room(&mut stream, &mut head, dataset_start, other, len)
+                    else {
+                        return Err(first);
+                    };
+                    warnings.push(format!(
                     "its header declares {} VR, but the data is written in {} VR; read as written",
                     if encoding.explicit_vr {
                         "explicit"
@@ -225,10 +220,10 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
                         "implicit"
                     },
                 ));
-                (end, pixel, other)
-            }
-            Err(first) => return Err(first),
-        };
+                    (end, pixel, other)
+                }
+                Err(first) => return Err(first),
+            };
         let header = head.get(dataset_start..header_end).unwrap_or_default();
         let obj = read_dataset(header, encoding)?;
         let mut check = pixel.map(|(value_start, value_len)| {
@@ -389,6 +384,9 @@ fn detect_with_room<R: Read>(
     }
 }
 
+/// Where a Pixel Data value starts, and its length (`None`: encapsulated).
+type PixelStart = (usize, Option<u32>);
+
 /// Walks the header, growing `head` as the walk asks, never past [`HEAD_MAX`].
 /// Returns where the header ends and, when there is pixel data, where its value starts and
 /// its length (`None`: encapsulated).
@@ -398,7 +396,7 @@ fn walk_with_room<R: Read>(
     dataset_start: usize,
     encoding: Encoding,
     len: u64,
-) -> Result<(usize, Option<(usize, Option<u32>)>), ScanError> {
+) -> Result<(usize, Option<PixelStart>), ScanError> {
     loop {
         match preflight::walk(head, dataset_start, encoding, len)? {
             Walk::PixelData {

@@ -91,10 +91,10 @@ pub fn survey(
 /// trailing dot.
 fn fold(component: &str) -> String {
     let mut c = component.to_ascii_uppercase();
-    if let Some(pos) = c.rfind(';') {
-        if c[pos + 1..].bytes().all(|b| b.is_ascii_digit()) {
-            c.truncate(pos);
-        }
+    if let Some(pos) = c.rfind(';')
+        && c[pos + 1..].bytes().all(|b| b.is_ascii_digit())
+    {
+        c.truncate(pos);
     }
     while c.ends_with('.') {
         c.pop();
@@ -181,14 +181,14 @@ fn cross_check(directories: &[Instance], instances: &[Instance], s: &mut Survey)
             let shown = base.join(components.join("/"));
             match by_path.get(&key) {
                 Some(inst) => {
-                    if let Some(uid) = &rec.sop_instance_uid {
-                        if *uid != inst.object.attrs.sop_instance_uid {
-                            s.warnings.push(format!(
-                                "{}: the DICOMDIR expects SOP Instance UID {uid}, the file has {}",
-                                inst.source.display(),
-                                inst.object.attrs.sop_instance_uid
-                            ));
-                        }
+                    if let Some(uid) = &rec.sop_instance_uid
+                        && *uid != inst.object.attrs.sop_instance_uid
+                    {
+                        s.warnings.push(format!(
+                            "{}: the DICOMDIR expects SOP Instance UID {uid}, the file has {}",
+                            inst.source.display(),
+                            inst.object.attrs.sop_instance_uid
+                        ));
                     }
                 }
                 None if skipped_paths.contains(&key) => {

@@ -69,7 +69,7 @@ pub fn group_thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -202,13 +202,13 @@ fn zip_entries(
     }
     spans.sort();
     for pair in spans.windows(2) {
-        if let [a, b] = pair {
-            if b.0 < a.1 {
-                problems.push(format!(
-                    "{} and {} overlap in the ZIP (a ZIP-bomb trick)",
-                    a.2, b.2
-                ));
-            }
+        if let [a, b] = pair
+            && b.0 < a.1
+        {
+            problems.push(format!(
+                "{} and {} overlap in the ZIP (a ZIP-bomb trick)",
+                a.2, b.2
+            ));
         }
     }
     let mut seen = BTreeSet::new();
@@ -506,12 +506,12 @@ fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<String, FileFacts>, problems: &
             continue;
         };
         let mut differs = |what: &str, dir_value: &Option<String>, file_value: &str| {
-            if let Some(v) = dir_value {
-                if v != file_value {
-                    problems.push(format!(
-                        "{name}: DICOMDIR says {what} {v}, the file says {file_value}"
-                    ));
-                }
+            if let Some(v) = dir_value
+                && v != file_value
+            {
+                problems.push(format!(
+                    "{name}: DICOMDIR says {what} {v}, the file says {file_value}"
+                ));
             }
         };
         differs(

@@ -90,4 +90,3 @@ pub struct DirInstance {
     pub transfer_syntax_uid: String,
     pub instance_number: Option<i32>,
 }
-
