@@ -2,8 +2,8 @@
 //! Needs only the binary.
 
 mod support;
-use std::collections::BTreeSet;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use support::*;
 
 /// Distinct string values of keys named like `key` (case and '_' ignored) anywhere in `doc`.
@@ -35,12 +35,29 @@ fn values_of(doc: &Value, key: &str) -> BTreeSet<String> {
 fn scan_tree_names_patient_studies_and_series() {
     let disc = sample_disc();
     let run = dicompack(&["scan", disc.to_str().unwrap()], &repo());
-    assert_eq!(run.code, 0, "scan of the sample disc should exit 0:\n{}", run.describe());
+    assert_eq!(
+        run.code,
+        0,
+        "scan of the sample disc should exit 0:\n{}",
+        run.describe()
+    );
     let out = run.stdout.to_uppercase();
-    assert!(out.contains(DISC_PATIENT_ID), "patient ID missing from the tree:\n{}", run.stdout);
-    assert!(out.contains("DOE") && out.contains("JANE"), "patient name missing:\n{}", run.stdout);
+    assert!(
+        out.contains(DISC_PATIENT_ID),
+        "patient ID missing from the tree:\n{}",
+        run.stdout
+    );
+    assert!(
+        out.contains("DOE") && out.contains("JANE"),
+        "patient name missing:\n{}",
+        run.stdout
+    );
     for s in DISC_STUDIES.iter().chain(DISC_SERIES.iter()) {
-        assert!(out.contains(s), "study/series {s:?} missing from the tree:\n{}", run.stdout);
+        assert!(
+            out.contains(s),
+            "study/series {s:?} missing from the tree:\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -48,12 +65,25 @@ fn scan_tree_names_patient_studies_and_series() {
 fn scan_lists_junk_as_ignored() {
     let disc = sample_disc();
     let run = dicompack(&["scan", disc.to_str().unwrap()], &repo());
-    assert_eq!(run.code, 0, "junk must not change the exit code:\n{}", run.describe());
+    assert_eq!(
+        run.code,
+        0,
+        "junk must not change the exit code:\n{}",
+        run.describe()
+    );
     let text = run.all_text();
     for junk in DISC_JUNK {
-        assert!(text.contains(junk), "{junk} not listed as ignored:\n{}", run.describe());
+        assert!(
+            text.contains(junk),
+            "{junk} not listed as ignored:\n{}",
+            run.describe()
+        );
     }
-    assert!(text.to_lowercase().contains("ignored"), "no 'ignored' list:\n{}", run.describe());
+    assert!(
+        text.to_lowercase().contains("ignored"),
+        "no 'ignored' list:\n{}",
+        run.describe()
+    );
 }
 
 #[test]
@@ -63,7 +93,11 @@ fn scan_reports_file_not_in_dicomdir() {
     let disc = sample_disc();
     let run = dicompack(&["scan", disc.to_str().unwrap()], &repo());
     assert_eq!(run.code, 0, "{}", run.describe());
-    assert!(run.all_text().contains("im000006.dcm"), "unreferenced file not reported:\n{}", run.describe());
+    assert!(
+        run.all_text().contains("im000006.dcm"),
+        "unreferenced file not reported:\n{}",
+        run.describe()
+    );
 }
 
 #[test]
@@ -72,16 +106,39 @@ fn scan_json_has_the_right_counts() {
     let run = dicompack(&["scan", disc.to_str().unwrap(), "--json"], &repo());
     assert_eq!(run.code, 0, "{}", run.describe());
     let doc = run.json();
-    assert_eq!(values_of(&doc, "patient_id"), BTreeSet::from([DISC_PATIENT_ID.to_string()]), "patients in JSON");
-    assert_eq!(values_of(&doc, "study_instance_uid").len(), 3, "studies in JSON:\n{doc:#}");
-    assert_eq!(values_of(&doc, "series_instance_uid").len(), 5, "series in JSON:\n{doc:#}");
-    assert_eq!(values_of(&doc, "sop_instance_uid").len(), DISC_INSTANCES, "instances in JSON:\n{doc:#}");
+    assert_eq!(
+        values_of(&doc, "patient_id"),
+        BTreeSet::from([DISC_PATIENT_ID.to_string()]),
+        "patients in JSON"
+    );
+    assert_eq!(
+        values_of(&doc, "study_instance_uid").len(),
+        3,
+        "studies in JSON:\n{doc:#}"
+    );
+    assert_eq!(
+        values_of(&doc, "series_instance_uid").len(),
+        5,
+        "series in JSON:\n{doc:#}"
+    );
+    assert_eq!(
+        values_of(&doc, "sop_instance_uid").len(),
+        DISC_INSTANCES,
+        "instances in JSON:\n{doc:#}"
+    );
     let ignored: BTreeSet<String> = path_reasons(&doc)
         .into_iter()
-        .filter_map(|(p, _)| std::path::Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter_map(|(p, _)| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .collect();
     for junk in DISC_JUNK {
-        assert!(ignored.contains(junk), "{junk} not listed with a reason in scan --json: {ignored:?}");
+        assert!(
+            ignored.contains(junk),
+            "{junk} not listed with a reason in scan --json: {ignored:?}"
+        );
     }
 }
 

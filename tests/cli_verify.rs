@@ -4,10 +4,10 @@
 //! without changes, the control for the harness) must give exit 0 and `OK:`. Needs only the binary.
 
 mod support;
+use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use serde_json::Value;
 use support::*;
 
 type Entries = Vec<(String, Vec<u8>)>;
@@ -16,7 +16,11 @@ fn good() -> &'static Packed {
     static P: OnceLock<Packed> = OnceLock::new();
     P.get_or_init(|| {
         let p = pack("cli_verify_good", &[&sample_disc()], &[]);
-        assert!(matches!(p.run.code, 0 | 3), "pack failed:\n{}", p.run.describe());
+        assert!(
+            matches!(p.run.code, 0 | 3),
+            "pack failed:\n{}",
+            p.run.describe()
+        );
         p
     })
 }
@@ -27,7 +31,12 @@ fn entries() -> Entries {
 
 /// The largest DICOM file in the package (the CT): the file we damage.
 fn target(e: &Entries) -> String {
-    e.iter().filter(|(n, _)| n.starts_with("DICOM/")).max_by_key(|(_, d)| d.len()).unwrap().0.clone()
+    e.iter()
+        .filter(|(n, _)| n.starts_with("DICOM/"))
+        .max_by_key(|(_, d)| d.len())
+        .unwrap()
+        .0
+        .clone()
 }
 
 fn write_folder(dir: &Path, e: &Entries) {
@@ -51,15 +60,30 @@ fn verdicts(run: &Run) -> (bool, bool) {
 fn assert_ok(pkg: &Path) {
     let run = verify(pkg);
     let (ok, failed) = verdicts(&run);
-    assert!(run.code == 0 && ok && !failed, "verify {} should pass:\n{}", pkg.display(), run.describe());
+    assert!(
+        run.code == 0 && ok && !failed,
+        "verify {} should pass:\n{}",
+        pkg.display(),
+        run.describe()
+    );
 }
 
 fn assert_failed(pkg: &Path, mentions: &[&str]) {
     let run = verify(pkg);
     let (ok, failed) = verdicts(&run);
-    assert!(run.code == 1 && failed && !ok, "verify {} should fail with exit 1 and FAILED:\n{}", pkg.display(), run.describe());
+    assert!(
+        run.code == 1 && failed && !ok,
+        "verify {} should fail with exit 1 and FAILED:\n{}",
+        pkg.display(),
+        run.describe()
+    );
     for m in mentions {
-        assert!(run.all_text().contains(m), "verify {} does not name {m}:\n{}", pkg.display(), run.describe());
+        assert!(
+            run.all_text().contains(m),
+            "verify {} does not name {m}:\n{}",
+            pkg.display(),
+            run.describe()
+        );
     }
 }
 
@@ -78,7 +102,8 @@ fn tampered(name: &str, mentions: &[&str], f: impl Fn(&mut Entries)) {
 
 /// Recompute SHA256.TXT for the current entries: drop lines for files that are gone, fix sums.
 fn refresh_sums(e: &mut Entries) {
-    let text = String::from_utf8(e.iter().find(|(n, _)| n == "SHA256.TXT").unwrap().1.clone()).unwrap();
+    let text =
+        String::from_utf8(e.iter().find(|(n, _)| n == "SHA256.TXT").unwrap().1.clone()).unwrap();
     let mut out = String::new();
     for line in text.lines() {
         let (_, name) = line.split_once("  ").unwrap();
@@ -130,7 +155,9 @@ fn catches_a_missing_file() {
 
 #[test]
 fn catches_an_extra_file() {
-    tampered("extra_text", &["EXTRA.TXT"], |e| e.push(("EXTRA.TXT".into(), b"hello\n".to_vec())));
+    tampered("extra_text", &["EXTRA.TXT"], |e| {
+        e.push(("EXTRA.TXT".into(), b"hello\n".to_vec()))
+    });
     // A valid DICOM file, unlisted everywhere: only "no file is unlisted" catches it.
     let t = target(&entries());
     tampered("extra_dicom", &["DICOM/ZZEXTRA"], |e| {
@@ -152,7 +179,11 @@ fn catches_a_renamed_file() {
 fn catches_a_truncated_zip() {
     let good = fs::read(&good().zip).unwrap();
     let dir = scratch("cli_verify_truncated");
-    for (label, len) in [("half", good.len() / 2), ("tail", good.len() - 30), ("head", 100)] {
+    for (label, len) in [
+        ("half", good.len() / 2),
+        ("tail", good.len() - 30),
+        ("head", 100),
+    ] {
         let zip: PathBuf = dir.join(format!("{label}.ZIP"));
         fs::write(&zip, &good[..len]).unwrap();
         assert_failed(&zip, &[]);
@@ -168,7 +199,10 @@ fn catches_a_dicomdir_pointing_to_a_missing_file() {
         e.retain(|(n, _)| *n != t);
         let t2 = t.clone();
         edit_manifest(e, move |m| {
-            m["instances"].as_array_mut().unwrap().retain(|i| i["path"].as_str() != Some(&t2));
+            m["instances"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|i| i["path"].as_str() != Some(&t2));
         });
         refresh_sums(e);
     });
@@ -180,13 +214,19 @@ fn catches_a_uid_changed_with_checksums_fixed() {
     // fix SHA256.TXT and the manifest's sha256/size: the file no longer matches the DICOMDIR.
     let e0 = entries();
     let t = target(&e0);
-    let uid = manifest_instances(&serde_json::from_slice(&e0.iter().find(|(n, _)| n == "MANIFEST.JSN").unwrap().1).unwrap())
-        .into_iter()
-        .find(|i| i.path == t)
-        .unwrap()
-        .sop_instance_uid;
+    let uid = manifest_instances(
+        &serde_json::from_slice(&e0.iter().find(|(n, _)| n == "MANIFEST.JSN").unwrap().1).unwrap(),
+    )
+    .into_iter()
+    .find(|i| i.path == t)
+    .unwrap()
+    .sop_instance_uid;
     let last = uid.as_bytes()[uid.len() - 1];
-    let new_uid = format!("{}{}", &uid[..uid.len() - 1], if last == b'1' { '2' } else { '1' });
+    let new_uid = format!(
+        "{}{}",
+        &uid[..uid.len() - 1],
+        if last == b'1' { '2' } else { '1' }
+    );
     tampered("uid_changed", &[&t], |e| {
         let d = &mut e.iter_mut().find(|(n, _)| *n == t).unwrap().1;
         let mut count = 0;
@@ -196,7 +236,10 @@ fn catches_a_uid_changed_with_checksums_fixed() {
             i += pos + uid.len();
             count += 1;
         }
-        assert!(count >= 2, "expected the UID in the meta header and the dataset, found {count}");
+        assert!(
+            count >= 2,
+            "expected the UID in the meta header and the dataset, found {count}"
+        );
         let (sum, size) = (sha256_hex(d), d.len());
         let (t2, nu) = (t.clone(), new_uid.clone());
         edit_manifest(e, move |m| {
@@ -216,5 +259,9 @@ fn catches_a_uid_changed_with_checksums_fixed() {
 fn verify_missing_package_is_a_usage_error() {
     let run = dicompack(&["verify", "/nonexistent/dicompack-no-such.zip"], &repo());
     assert!(matches!(run.code, 1 | 2), "{}", run.describe());
-    assert!(!run.stdout.lines().any(|l| l.starts_with("OK:")), "{}", run.describe());
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("OK:")),
+        "{}",
+        run.describe()
+    );
 }
