@@ -2,7 +2,7 @@
 //! All the work is in the library.
 
 use clap::{Parser, Subcommand};
-use dicompack::package::{self, Compression, PackOptions};
+use dicompack::package::{self, Compression, PackOptions, Thumbnails};
 use dicompack::select::{self, Filters};
 use dicompack::survey::{self, Survey};
 use dicompack::{catalog, report, verify};
@@ -105,8 +105,11 @@ enum Command {
         /// Allow images of more than one patient in one package (recorded in the manifest).
         #[arg(long)]
         allow_multiple_patients: bool,
-        /// Do not draw thumbnails or write the pages (INDEX.HTM, IHE_PDI/).
-        #[arg(long)]
+        /// Previews for the pages: one per series, or also one for every image.
+        #[arg(long, value_enum, default_value_t = Thumbnails::Series)]
+        thumbnails: Thumbnails,
+        /// Do not draw previews or write the pages (INDEX.HTM, IHE_PDI/): same as --thumbnails none.
+        #[arg(long, conflicts_with = "thumbnails")]
         no_thumbnails: bool,
         /// How to compress images that are not compressed already.
         #[arg(long, value_enum, default_value_t = Compression::Fast)]
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
             force,
             allow_multiple_patients,
             compression,
+            thumbnails,
             no_thumbnails,
             json,
             selection,
@@ -173,7 +177,11 @@ fn main() -> ExitCode {
                 output,
                 PackOptions {
                     output: PathBuf::new(),
-                    thumbnails: !no_thumbnails,
+                    thumbnails: if no_thumbnails {
+                        Thumbnails::None
+                    } else {
+                        thumbnails
+                    },
                     force,
                     source_date_epoch: package::source_date_epoch_from_env(),
                     compression,

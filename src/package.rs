@@ -37,10 +37,22 @@ pub enum Compression {
     Best,
 }
 
+/// Which previews go into the package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Thumbnails {
+    /// No previews and no pages.
+    None,
+    /// One preview per series.
+    #[default]
+    Series,
+    /// One per series, and one for every image on a page per series.
+    All,
+}
+
 pub struct PackOptions {
     pub output: PathBuf,
-    /// Draw a thumbnail per series and write the pages (INDEX.HTM, IHE_PDI/).
-    pub thumbnails: bool,
+    /// Which previews to draw for the pages (INDEX.HTM, IHE_PDI/).
+    pub thumbnails: Thumbnails,
     /// Replace an existing file at `output`.
     pub force: bool,
     /// Seconds since 1970 for entry times and the manifest, from SOURCE_DATE_EPOCH.
@@ -209,8 +221,9 @@ pub fn write(
     )?;
 
     let mut warnings = notes.warnings;
-    let visuals = if opts.thumbnails {
-        let v = write_visuals(&mut zip, catalog, stamp, opts.compression, &mut listed)?;
+    let visuals = if opts.thumbnails != Thumbnails::None {
+        let all = opts.thumbnails == Thumbnails::All;
+        let v = write_visuals(&mut zip, catalog, stamp, opts.compression, all, &mut listed)?;
         warnings.extend(v.failures.iter().cloned());
         Some(v)
     } else {
@@ -332,6 +345,7 @@ fn write_visuals<W: Write + Seek>(
     catalog: &Catalog,
     stamp: zip::DateTime,
     compression: Compression,
+    all: bool,
     listed: &mut Vec<(String, Digest)>,
 ) -> Result<Visuals, PackError> {
     let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
@@ -376,12 +390,23 @@ fn write_visuals<W: Write + Seek>(
                     r.placeholder_reason.clone().unwrap_or_default()
                 ));
             }
+            let mut images = Vec::new();
+            if all {
+                let tiles = crate::render::series::render_instances(series, THUMBNAIL_SIDE);
+                let dir = format!("{folder}/{}", layout::counter('T', ri)?);
+                for (ii, jpeg) in tiles.into_iter().enumerate() {
+                    let name = format!("{dir}/{}.JPG", layout::counter('I', ii)?);
+                    add_bytes(zip, &name, &jpeg, stamp, Compression::None, listed)?;
+                    images.push(name);
+                }
+            }
             v.by_series.insert(
                 series.uid.clone(),
                 pages::SeriesVisual {
                     thumbnail: Some(thumb),
                     note: r.placeholder_reason.clone(),
                     documents,
+                    images,
                 },
             );
         }

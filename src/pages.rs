@@ -17,6 +17,8 @@ pub struct SeriesVisual {
     pub note: Option<String>,
     /// Package paths of documents carried by the series (encapsulated PDF reports).
     pub documents: Vec<String>,
+    /// With `--thumbnails all`: a preview of every instance, in order.
+    pub images: Vec<String>,
 }
 
 /// Everything the pages show besides the catalog.
@@ -110,8 +112,53 @@ pub fn render_pages(ctx: &PageContext<'_>) -> Vec<(String, String)> {
     let mut pages = vec![("INDEX.HTM".to_string(), index_page(ctx))];
     for (i, (_, study)) in ctx.catalog.studies().enumerate() {
         pages.push((study_page_path(i), study_page(ctx, i, study)));
+        for (n, se) in study.series.iter().enumerate() {
+            if let Some(v) = ctx.visuals.get(&se.uid).filter(|v| !v.images.is_empty()) {
+                pages.push((series_page_path(i, n), series_page(i, n, study, se, v)));
+            }
+        }
     }
     pages
+}
+
+/// Package path of the page showing every image of a series (`--thumbnails all`).
+pub fn series_page_path(study: usize, series: usize) -> String {
+    format!("{}/T{:07}.HTM", study_folder(study), series + 1)
+}
+
+fn series_page(
+    i: usize,
+    n: usize,
+    st: &catalog::Study,
+    se: &catalog::Series,
+    v: &SeriesVisual,
+) -> String {
+    let title = format!("Study {} - series {}: {}", i + 1, n + 1, se.description);
+    let mut out = head(&title);
+    let _ = writeln!(
+        out,
+        "<p><a href=\"../S{:07}.HTM\">&#8592; Study {}: {}</a></p>\n<h1>{}</h1>\n<div class=\"tiles\">",
+        i + 1,
+        i + 1,
+        esc(&st.description),
+        esc(&title)
+    );
+    for (k, (img, inst)) in v.images.iter().zip(&se.instances).enumerate() {
+        let folder = format!("{}/", study_folder(i));
+        let rel = img.strip_prefix(&folder).unwrap_or(img);
+        let _ = writeln!(
+            out,
+            "<div class=\"tile\"><img src=\"{}\" alt=\"image {}\" width=\"256\" loading=\"lazy\" /><p>Image {}</p></div>",
+            esc(rel),
+            k + 1,
+            inst.object
+                .attrs
+                .instance_number
+                .map_or((k + 1).to_string(), |x| x.to_string())
+        );
+    }
+    out.push_str("</div>\n</body>\n</html>\n");
+    out
 }
 
 fn index_page(ctx: &PageContext<'_>) -> String {
@@ -251,6 +298,16 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
                     .map(i32::to_string)
                     .collect::<Vec<_>>()
                     .join(", "))
+            );
+        }
+        if !visual.images.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p><a href=\"{}\">All {} images</a></p>",
+                esc(series_page_path(i, n)
+                    .strip_prefix("IHE_PDI/")
+                    .unwrap_or_default()),
+                visual.images.len()
             );
         }
         for d in &visual.documents {

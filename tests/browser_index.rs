@@ -39,7 +39,9 @@ broken:imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0)}).map(func
 links:Array.from(d.querySelectorAll('a')).map(function(a){return a.getAttribute('href')})};}
 (async function(){var out=[];var index=await page('pkg/INDEX.HTM');out.push(index);
 var studies=index.links.filter(function(h,i,all){return /^IHE_PDI\/.*\.HTM$/.test(h)&&all.indexOf(h)===i});
-for(var i=0;i<studies.length;i++){out.push(await page('pkg/'+studies[i]));}
+for(var i=0;i<studies.length;i++){var sp=await page('pkg/'+studies[i]);out.push(sp);
+var series=sp.links.filter(function(h,k,all){return /^S\d+\/T\d+\.HTM$/.test(h)&&all.indexOf(h)===k});
+for(var j=0;j<series.length;j++){out.push(await page('pkg/IHE_PDI/'+series[j]));}}
 document.getElementById('out').textContent='RESULT'+JSON.stringify(out)+'END';})();
 </script></body></html>"#;
 
@@ -76,6 +78,7 @@ fn index_pages_load_in_a_real_browser() {
         .arg(&disc)
         .arg("-o")
         .arg(&zip)
+        .args(["--thumbnails", "all"])
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(0), "pack failed");
@@ -129,10 +132,15 @@ fn index_pages_load_in_a_real_browser() {
         .iter()
         .flat_map(|p| p["studies"].as_array().unwrap())
         .collect();
+    let series_count: usize = studies
+        .iter()
+        .map(|s| s["series"].as_array().unwrap().len())
+        .sum();
+    let instance_count = manifest["instances"].as_array().unwrap().len();
     assert_eq!(
         pages.len(),
-        1 + studies.len(),
-        "INDEX.HTM must link every study page"
+        1 + studies.len() + series_count,
+        "INDEX.HTM must link every study page, and each study page every series page"
     );
 
     let mut images = 0;
@@ -145,13 +153,9 @@ fn index_pages_load_in_a_real_browser() {
         );
         images += p["images"].as_u64().unwrap();
     }
-    let series_count: usize = studies
-        .iter()
-        .map(|s| s["series"].as_array().unwrap().len())
-        .sum();
     assert!(
-        images as usize >= series_count,
-        "one preview per series expected: {images} images for {series_count} series"
+        images as usize >= series_count + instance_count,
+        "a preview per series and per image expected: {images} images for {series_count} series and {instance_count} instances"
     );
 
     let text: String = pages.iter().map(|p| p["text"].as_str().unwrap()).collect();

@@ -134,3 +134,32 @@ fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
     }
     Ok(pdf)
 }
+
+/// A preview of every instance of a series, in catalog order (for `--thumbnails all`);
+/// an instance that cannot be drawn gets a tile that says why.
+pub fn render_instances(series: &Series, max_side: u32) -> Vec<Vec<u8>> {
+    series
+        .instances
+        .par_iter()
+        .map(|inst| {
+            let src = RenderSource {
+                path: &inst.source,
+                dataset_offset: inst.object.dataset_offset,
+                transfer_syntax_uid: &inst.object.transfer_syntax_uid,
+            };
+            let opts = RenderOptions {
+                max_side,
+                frame: None,
+            };
+            let img = if inst.object.attrs.has_pixel_data {
+                render(&src, &opts)
+                    .unwrap_or_else(|e| placeholder("No preview", &e.to_string(), max_side))
+            } else {
+                let what =
+                    describe_non_image(&inst.object.attrs.sop_class_uid).unwrap_or("Not an image");
+                placeholder(what, "", max_side)
+            };
+            encode_jpeg(&img, JPEG_QUALITY)
+        })
+        .collect()
+}
