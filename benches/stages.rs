@@ -30,7 +30,10 @@ fn header_parse(c: &mut Criterion) {
     ] {
         let path = Path::new(SAMPLES).join(file);
         let Ok(bytes) = std::fs::read(&path) else {
-            eprintln!("skipping scan_bytes/{label}: {} missing (run tools/fetch-test-files)", path.display());
+            eprintln!(
+                "skipping scan_bytes/{label}: {} missing (run tools/fetch-test-files)",
+                path.display()
+            );
             continue;
         };
         assert!(
@@ -52,11 +55,15 @@ fn sha256(c: &mut Criterion) {
     let mut g = c.benchmark_group("sha256");
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     for mib in [1usize, 64] {
-        let data: Vec<u8> = (0..mib << 20).map(|i| (i as u32).wrapping_mul(2654435761) as u8).collect();
+        let data: Vec<u8> = (0..mib << 20)
+            .map(|i| (i as u32).wrapping_mul(2654435761) as u8)
+            .collect();
         g.throughput(Throughput::Bytes(data.len() as u64));
-        g.bench_with_input(BenchmarkId::new("digest_of", format!("{mib}MiB")), &data, |b, d| {
-            b.iter(|| Digest::of(black_box(d)))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("digest_of", format!("{mib}MiB")),
+            &data,
+            |b, d| b.iter(|| Digest::of(black_box(d))),
+        );
     }
     g.finish();
 }
@@ -86,7 +93,8 @@ fn file_set(instances: usize) -> FileSet {
             series: Vec::new(),
         };
         for se in 0..series_per_study[st] {
-            let count = instances / total_series + usize::from(series_index < instances % total_series);
+            let count =
+                instances / total_series + usize::from(series_index < instances % total_series);
             series_index += 1;
             let mut series = DirSeries {
                 series_instance_uid: format!("2.25.1000{st}.{se}"),

@@ -478,9 +478,14 @@ fn copy_instance<W: Write>(
 ) -> Result<Digest, CopyError> {
     let mut file = scan::open_source(&inst.source)
         .map_err(|e| CopyError::Source(format!("it can no longer be read: {e}")))?;
-    let mut written = Sha256::new();
+    // A Part 10 source is written unchanged: its digest is the entry's, so hash once. Only a
+    // source that gets a new header needs a second digest over header + source.
+    let mut written = (!prefix.is_empty()).then(|| {
+        let mut h = Sha256::new();
+        h.update(prefix);
+        h
+    });
     let mut source = Sha256::new();
-    written.update(prefix);
     out.write_all(prefix).map_err(CopyError::Write)?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
@@ -499,19 +504,22 @@ fn copy_instance<W: Write>(
         };
         let chunk = buf.get(..n).unwrap_or_default();
         source.update(chunk);
-        written.update(chunk);
+        if let Some(w) = written.as_mut() {
+            w.update(chunk);
+        }
         out.write_all(chunk).map_err(CopyError::Write)?;
         total += n as u64;
         if total > inst.object.size {
             break;
         }
     }
-    if total != inst.object.size || Digest::from_hasher(source) != inst.object.sha256 {
+    let source = Digest::from_hasher(source);
+    if total != inst.object.size || source != inst.object.sha256 {
         return Err(CopyError::Source(
             "it changed after it was scanned; left out rather than packed unchecked".into(),
         ));
     }
-    Ok(Digest::from_hasher(written))
+    Ok(written.map_or(source, Digest::from_hasher))
 }
 
 /// What must go before a source's bytes so the package holds a correct PS3.10 file.
