@@ -1,1 +1,209 @@
-//! TODO
+//! Discover stage: input paths (folders, a disc's mount point, single files, a DICOMDIR) →
+//! the regular files worth scanning, in a stable order.
+//!
+//! What a file is gets decided later, by content; here we only refuse what must never be
+//! opened (FIFOs, devices, sockets), do not follow links out of the inputs or around in loops,
+//! and remember every folder we could not read, since a lost folder may be lost images.
+
+use crate::scan::Unused;
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Regular files to scan, sorted, each once.
+    pub candidates: Vec<PathBuf>,
+    /// Paths not scanned on purpose (special files, links leading out of the inputs).
+    pub ignored: Vec<Unused>,
+    /// Paths that could not be walked: their content is unknown.
+    pub unreadable: Vec<Unused>,
+}
+
+/// An input that cannot be used at all (the whole run stops: exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: no such file or folder")]
+    Missing { path: PathBuf },
+    #[error("{path}: cannot be read: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Walks every input. A DICOMDIR given as input stands for the folder that holds it.
+pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, InputError> {
+    let mut roots = Vec::new();
+    for input in inputs {
+        let meta = fs::metadata(input).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => InputError::Missing {
+                path: input.clone(),
+            },
+            _ => InputError::Unreadable {
+                path: input.clone(),
+                source: e,
+            },
+        })?;
+        let canonical = fs::canonicalize(input).map_err(|e| InputError::Unreadable {
+            path: input.clone(),
+            source: e,
+        })?;
+        let is_dicomdir = input
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("DICOMDIR"));
+        if meta.is_file() && is_dicomdir {
+            let parent = canonical
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or(canonical);
+            roots.push((
+                input.parent().map(Path::to_path_buf).unwrap_or_default(),
+                parent,
+            ));
+        } else {
+            roots.push((input.clone(), canonical));
+        }
+    }
+
+    let canonical_roots: Vec<PathBuf> = roots.iter().map(|(_, c)| c.clone()).collect();
+    let mut seen = BTreeSet::new();
+    let mut found = Discovery::default();
+    for (shown, canonical) in &roots {
+        walk_root(shown, canonical, &canonical_roots, &mut seen, &mut found);
+    }
+    found.candidates.sort();
+    found.ignored.sort_by(|a, b| a.path.cmp(&b.path));
+    found.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+fn walk_root(
+    shown: &Path,
+    canonical_root: &Path,
+    roots: &[PathBuf],
+    seen: &mut BTreeSet<PathBuf>,
+    found: &mut Discovery,
+) {
+    // Links are never followed by the walk itself; file links are resolved below, one at a time.
+    for entry in WalkDir::new(shown).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| shown.to_path_buf());
+                let reason = match e.io_error().map(std::io::Error::kind) {
+                    Some(std::io::ErrorKind::PermissionDenied) => {
+                        "folder cannot be read: permission denied".to_string()
+                    }
+                    Some(std::io::ErrorKind::NotFound) => {
+                        "disappeared while the disc was being read".to_string()
+                    }
+                    _ => format!("cannot be read: {e}"),
+                };
+                found.unreadable.push(Unused { path, reason });
+                continue;
+            }
+        };
+        let path = entry.path().to_path_buf();
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let ignore = |found: &mut Discovery, reason: &str| {
+            found.ignored.push(Unused {
+                path: path.clone(),
+                reason: reason.to_string(),
+            })
+        };
+        if ft.is_symlink() {
+            match fs::canonicalize(&path) {
+                Err(_) => ignore(found, "a link that leads nowhere (broken or looping)"),
+                Ok(target) if !roots.iter().any(|r| target.starts_with(r)) => {
+                    ignore(found, "a link pointing outside the input: not followed")
+                }
+                Ok(target) => match fs::metadata(&target) {
+                    Ok(m) if m.is_file() => {
+                        if seen.insert(target) {
+                            found.candidates.push(path);
+                        }
+                    }
+                    Ok(m) if m.is_dir() => ignore(
+                        found,
+                        "a link to a folder: not followed (the folder is read where it is)",
+                    ),
+                    _ => ignore(found, "a link to something that is not a regular file"),
+                },
+            }
+            continue;
+        }
+        if ft.is_fifo() {
+            ignore(found, "a named pipe (FIFO), not a file");
+        } else if ft.is_block_device() || ft.is_char_device() {
+            ignore(found, "a device, not a file");
+        } else if ft.is_socket() {
+            ignore(found, "a socket, not a file");
+        } else if ft.is_file() {
+            let key = canonical_root.join(path.strip_prefix(shown).unwrap_or(&path));
+            if seen.insert(key) {
+                found.candidates.push(path);
+            }
+        } else {
+            ignore(found, "not a regular file");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_refuses_specials_and_outside_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("A/B")).unwrap();
+        fs::write(root.join("A/B/IM1"), b"x").unwrap();
+        fs::write(root.join("A/IM0"), b"x").unwrap();
+        fs::write(outside.path().join("SECRET"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("SECRET"), root.join("out")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop"), root.join("loop")).unwrap();
+        std::os::unix::fs::symlink(root.join("A/IM0"), root.join("again")).unwrap();
+        let fifo = root.join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+
+        let d = discover(&[root.to_path_buf(), root.join("A")]).unwrap();
+        let names: Vec<_> = d
+            .candidates
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["A/B/IM1", "A/IM0"],
+            "each file once, links to inside files deduplicated"
+        );
+        let reasons: Vec<_> = d.ignored.iter().map(|u| u.reason.as_str()).collect();
+        assert!(
+            reasons.iter().any(|r| r.contains("outside the input")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("leads nowhere")),
+            "{reasons:?}"
+        );
+        assert!(reasons.iter().any(|r| r.contains("FIFO")), "{reasons:?}");
+        assert!(matches!(
+            discover(&[root.join("nope")]),
+            Err(InputError::Missing { .. })
+        ));
+    }
+}

@@ -1,1 +1,111 @@
-//! TODO
+//! MANIFEST.JSN: the machine-readable record of a package — what is in it, where each file came
+//! from (source path and checksum), the tree, what was left out and why, and every warning.
+//! `verify` reads it only to cross-check; the truth is in the files and the DICOMDIR.
+
+use crate::checksum::Digest;
+use crate::preflight::SourceFormat;
+use crate::scan::Unused;
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "dicompack-manifest/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub tool: Tool,
+    /// RFC 3339, UTC; from SOURCE_DATE_EPOCH when set, so packages can be reproduced.
+    pub created: String,
+    pub options: Vec<String>,
+    pub summary: Summary,
+    /// Every patient identity in the package (more than one only with --allow-multiple-patients).
+    pub identities: Vec<String>,
+    /// What the user's selection left out of the input, in plain words.
+    pub left_out: Vec<String>,
+    pub patients: Vec<PatientEntry>,
+    pub instances: Vec<InstanceEntry>,
+    /// DICOM input that could not be used, with the reason.
+    pub skipped: Vec<Unused>,
+    /// Files that are not DICOM (viewer software, autorun files, …).
+    pub ignored: Vec<Unused>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub patients: usize,
+    pub studies: usize,
+    pub series: usize,
+    pub instances: usize,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatientEntry {
+    pub patient_id: String,
+    pub issuer_of_patient_id: String,
+    pub names: Vec<String>,
+    pub birth_dates: Vec<String>,
+    pub sex: String,
+    pub studies: Vec<StudyEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StudyEntry {
+    pub study_instance_uid: String,
+    pub date: String,
+    pub time: String,
+    pub description: String,
+    pub accession_number: String,
+    pub series: Vec<SeriesEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesEntry {
+    pub series_instance_uid: String,
+    pub number: Option<i32>,
+    pub modality: String,
+    pub description: String,
+    pub body_part: String,
+    pub instance_count: usize,
+    pub frame_count: u64,
+    pub missing_instance_numbers: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceEntry {
+    /// Package path, `/`-separated (the DICOMDIR file ID).
+    pub path: String,
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub transfer_syntax_uid: String,
+    pub size: u64,
+    pub sha256: Digest,
+    pub source: SourceEntry,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceEntry {
+    pub path: String,
+    pub size: u64,
+    pub sha256: Digest,
+    /// `part10`, or what the file lacked (`part10_no_preamble`, `headerless`): then the
+    /// package holds it with a correct header and its own checksum differs from this one.
+    pub format: SourceFormat,
+}

@@ -1,1 +1,773 @@
-//! TODO
+//! Write stage: catalog + layout → the ZIP transfer package.
+//!
+//! The package is a standard DICOM file-set (PS3.12 Annex V): `DICOM/…` files under counter
+//! file IDs, our own `DICOMDIR`, plus `README.TXT`, `MANIFEST.JSN` and `SHA256.TXT`. It is
+//! written under a temporary name beside the target and renamed only when complete and synced,
+//! so a crash or a full disk never leaves something that looks like a finished package. Each
+//! source is re-hashed while it is copied: a file that changed since the scan is left out and
+//! reported, never packed under a checksum it does not have. The package lists only what it
+//! holds.
+
+use crate::catalog::Catalog;
+use crate::checksum::{self, Digest};
+use crate::dicomdir::{self, DirInstance, DirPatient, DirSeries, DirStudy, FileSet};
+use crate::layout::{self, Placed};
+use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
+use crate::pages;
+use crate::preflight::SourceFormat;
+use crate::scan::{self, Instance, Unused};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+/// How hard to compress the images that are not already compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Store everything as is.
+    None,
+    /// Quick deflate: most of the gain at a fraction of the time.
+    #[default]
+    Fast,
+    /// Strongest deflate: smaller, much slower.
+    Best,
+}
+
+pub struct PackOptions {
+    pub output: PathBuf,
+    /// Draw a thumbnail per series and write the pages (INDEX.HTM, IHE_PDI/).
+    pub thumbnails: bool,
+    /// Replace an existing file at `output`.
+    pub force: bool,
+    /// Seconds since 1970 for entry times and the manifest, from SOURCE_DATE_EPOCH.
+    pub source_date_epoch: Option<i64>,
+    pub compression: Compression,
+    /// The options as the user gave them, recorded in the manifest.
+    pub recorded_options: Vec<String>,
+}
+
+/// What the run knows beyond the catalog, recorded in the manifest.
+#[derive(Default)]
+pub struct Notes {
+    pub identities: Vec<String>,
+    pub left_out: Vec<String>,
+    pub skipped: Vec<Unused>,
+    pub ignored: Vec<Unused>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct PackReport {
+    pub path: PathBuf,
+    /// SHA-256 of SHA256.TXT: one value that stands for the whole package.
+    pub fingerprint: Digest,
+    pub summary: manifest::Summary,
+    pub package_size: u64,
+    /// Instances that could not be copied (changed since the scan, read errors).
+    pub failed: Vec<Unused>,
+    /// Series with a real preview, and with a placeholder.
+    pub previews: usize,
+    pub placeholders: usize,
+    /// Images that could not be drawn, with the reason (they are packed all the same).
+    pub render_failures: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{0} already exists; choose another name or use --force to replace it")]
+    Exists(PathBuf),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing the ZIP archive failed: {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("{0}")]
+    Layout(#[from] layout::FileIdError),
+    #[error("the DICOMDIR could not be written: {0}")]
+    DicomDir(String),
+    #[error("nothing to pack: no usable DICOM image was found")]
+    Empty,
+    #[error("stopped before the package was complete; nothing was written")]
+    Interrupted,
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> PackError {
+    let context = context.into();
+    move |source| PackError::Io { context, source }
+}
+
+/// Set from a signal handler: the writer stops between entries, and the temporary file goes.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn check_interrupted() -> Result<(), PackError> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        Err(PackError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Transfer syntaxes whose pixel data is already compressed: deflating them again gains nothing.
+pub fn is_compressed_transfer_syntax(uid: &str) -> bool {
+    uid.starts_with("1.2.840.10008.1.2.4.")
+        || uid == "1.2.840.10008.1.2.5"
+        || uid == crate::preflight::DEFLATED_EXPLICIT_VR_LE
+}
+
+/// Writes the package. `tick` is called once per instance copied.
+pub fn write(
+    catalog: &Catalog,
+    notes: Notes,
+    opts: &PackOptions,
+    tick: &(dyn Fn() + Sync),
+) -> Result<PackReport, PackError> {
+    if catalog.instance_count() == 0 {
+        return Err(PackError::Empty);
+    }
+    if opts.output.exists() && !opts.force {
+        return Err(PackError::Exists(opts.output.clone()));
+    }
+    let dir = match opts.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".dicompack-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(io_err(format!("cannot create a file in {}", dir.display())))?;
+
+    let placed = layout::place(catalog)?;
+    let stamp = zip_time(opts.source_date_epoch);
+    let mut zip = ZipWriter::new(temp.as_file().try_clone().map_err(io_err("cannot write"))?);
+    let mut listed: Vec<(String, Digest)> = Vec::new();
+    let mut entries = Vec::new();
+    let mut failed = Vec::new();
+    let mut packed: BTreeSet<&str> = BTreeSet::new();
+
+    for p in &placed {
+        check_interrupted()?;
+        let name = p.file_id.to_string();
+        let inst = p.instance;
+        let method = if opts.compression == Compression::None
+            || is_compressed_transfer_syntax(&inst.object.transfer_syntax_uid)
+        {
+            CompressionMethod::Stored
+        } else {
+            CompressionMethod::Deflated
+        };
+        let prefix = part10_prefix(inst).map_err(PackError::DicomDir)?;
+        let size = inst.object.size + prefix.len() as u64;
+        zip.start_file(
+            name.as_str(),
+            entry_options(stamp, method, opts.compression, size),
+        )?;
+        match copy_instance(&mut zip, inst, &prefix) {
+            Ok(digest) => {
+                listed.push((name.clone(), digest));
+                entries.push(instance_entry(p, digest, size));
+                packed.insert(inst.object.attrs.sop_instance_uid.as_str());
+            }
+            Err(CopyError::Source(reason)) => {
+                zip.abort_file()?;
+                failed.push(Unused {
+                    path: inst.source.clone(),
+                    reason,
+                });
+            }
+            Err(CopyError::Write(e)) => {
+                check_interrupted()?;
+                return Err(PackError::Io {
+                    context: format!("writing the package in {}", dir.display()),
+                    source: e,
+                });
+            }
+        }
+        tick();
+    }
+    if entries.is_empty() {
+        return Err(PackError::Empty);
+    }
+
+    let fileset = file_set(catalog, &placed, &packed);
+    let dicomdir_bytes =
+        dicomdir::write(&fileset).map_err(|e| PackError::DicomDir(e.to_string()))?;
+    add_bytes(
+        &mut zip,
+        "DICOMDIR",
+        &dicomdir_bytes,
+        stamp,
+        opts.compression,
+        &mut listed,
+    )?;
+
+    let mut warnings = notes.warnings;
+    let visuals = if opts.thumbnails {
+        let v = write_visuals(&mut zip, catalog, stamp, opts.compression, &mut listed)?;
+        warnings.extend(v.failures.iter().cloned());
+        Some(v)
+    } else {
+        None
+    };
+    let created = created_time(opts.source_date_epoch);
+    if let Some(v) = &visuals {
+        let ctx = pages::PageContext {
+            catalog,
+            visuals: &v.by_series,
+            identities: &notes.identities,
+            left_out: &notes.left_out,
+            skipped: notes.skipped.len() + failed.len(),
+            created: &created,
+        };
+        for (path, html) in pages::render_pages(&ctx) {
+            add_bytes(
+                &mut zip,
+                &path,
+                html.as_bytes(),
+                stamp,
+                opts.compression,
+                &mut listed,
+            )?;
+        }
+    }
+
+    let summary = summarize(catalog, &packed, &entries);
+    let readme = readme_text(&summary, visuals.is_some());
+    add_bytes(
+        &mut zip,
+        "README.TXT",
+        readme.as_bytes(),
+        stamp,
+        opts.compression,
+        &mut listed,
+    )?;
+
+    let mut skipped = notes.skipped;
+    skipped.extend(failed.iter().cloned());
+    let manifest = Manifest {
+        format: manifest::FORMAT.to_string(),
+        tool: manifest::Tool::this(),
+        created,
+        options: opts.recorded_options.clone(),
+        summary: summary.clone(),
+        identities: notes.identities,
+        left_out: notes.left_out,
+        patients: manifest_tree(catalog, &packed),
+        instances: entries,
+        skipped,
+        ignored: notes.ignored,
+        warnings,
+    };
+    let manifest_json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| PackError::DicomDir(format!("manifest: {e}")))?;
+    add_bytes(
+        &mut zip,
+        "MANIFEST.JSN",
+        &manifest_json,
+        stamp,
+        opts.compression,
+        &mut listed,
+    )?;
+
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let sums = checksum::render_list(listed.iter().map(|(p, d)| (p.as_str(), *d)));
+    let fingerprint = Digest::of(sums.as_bytes());
+    let mut unlisted = Vec::new();
+    add_bytes(
+        &mut zip,
+        "SHA256.TXT",
+        sums.as_bytes(),
+        stamp,
+        opts.compression,
+        &mut unlisted,
+    )?;
+
+    check_interrupted()?;
+    let file = zip.finish()?;
+    file.sync_all()
+        .map_err(io_err("cannot flush the package to disk"))?;
+    let package_size = file.metadata().map(|m| m.len()).unwrap_or_default();
+    drop(file);
+    let persisted = if opts.force {
+        temp.persist(&opts.output).map_err(|e| e.error)
+    } else {
+        temp.persist_noclobber(&opts.output).map_err(|e| e.error)
+    };
+    persisted.map_err(io_err(format!("cannot create {}", opts.output.display())))?;
+    // The rename is only durable once the folder itself is synced.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(PackReport {
+        path: opts.output.clone(),
+        fingerprint,
+        summary,
+        package_size,
+        failed,
+        previews: visuals.as_ref().map_or(0, |v| v.previews),
+        placeholders: visuals.as_ref().map_or(0, |v| v.placeholders),
+        render_failures: visuals.map(|v| v.failures).unwrap_or_default(),
+    })
+}
+
+/// Thumbnails and documents as written, for the pages and the report.
+struct Visuals {
+    by_series: HashMap<String, pages::SeriesVisual>,
+    previews: usize,
+    placeholders: usize,
+    failures: Vec<String>,
+}
+
+/// Renders one thumbnail per series (in parallel) and writes it, with any PDF report, under
+/// the study's folder in IHE_PDI/.
+fn write_visuals<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    catalog: &Catalog,
+    stamp: zip::DateTime,
+    compression: Compression,
+    listed: &mut Vec<(String, Digest)>,
+) -> Result<Visuals, PackError> {
+    let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
+    let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> = rendered
+        .iter()
+        .map(|r| (r.series_uid.as_str(), r))
+        .collect();
+    let mut v = Visuals {
+        by_series: HashMap::new(),
+        previews: 0,
+        placeholders: 0,
+        failures: Vec::new(),
+    };
+    for (si, (_, study)) in catalog.studies().enumerate() {
+        check_interrupted()?;
+        let folder = pages::study_folder(si);
+        let mut document_count = 0;
+        for (ri, series) in study.series.iter().enumerate() {
+            let Some(r) = by_uid.remove(series.uid.as_str()) else {
+                continue;
+            };
+            let thumb = format!("{folder}/{}.JPG", layout::counter('T', ri)?);
+            // JPEG does not deflate: store it.
+            add_bytes(zip, &thumb, &r.jpeg, stamp, Compression::None, listed)?;
+            let mut documents = Vec::new();
+            for pdf in &r.documents {
+                let name = format!("{folder}/{}.PDF", layout::counter('D', document_count)?);
+                document_count += 1;
+                add_bytes(zip, &name, pdf, stamp, compression, listed)?;
+                documents.push(name);
+            }
+            match &r.placeholder_reason {
+                None => v.previews += 1,
+                Some(_) => v.placeholders += 1,
+            }
+            if r.failed {
+                v.failures.push(format!(
+                    "study {} series {} ({}): no preview: {}",
+                    study.index,
+                    ri + 1,
+                    series.description,
+                    r.placeholder_reason.clone().unwrap_or_default()
+                ));
+            }
+            v.by_series.insert(
+                series.uid.clone(),
+                pages::SeriesVisual {
+                    thumbnail: Some(thumb),
+                    note: r.placeholder_reason.clone(),
+                    documents,
+                },
+            );
+        }
+    }
+    Ok(v)
+}
+
+/// Thumbnails are at most this many pixels on the long side.
+pub const THUMBNAIL_SIDE: u32 = 256;
+
+fn entry_options(
+    stamp: zip::DateTime,
+    method: CompressionMethod,
+    compression: Compression,
+    size: u64,
+) -> SimpleFileOptions {
+    let level = match compression {
+        Compression::Best => Some(9),
+        _ => Some(1),
+    };
+    let opts = SimpleFileOptions::default()
+        .compression_method(method)
+        .last_modified_time(stamp)
+        .unix_permissions(0o644)
+        // Deflate can grow incompressible data a little: leave room before the 4 GiB limit.
+        .large_file(size >= 0xFFFF_0000);
+    if method == CompressionMethod::Deflated {
+        opts.compression_level(level)
+    } else {
+        opts
+    }
+}
+
+fn add_bytes<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    name: &str,
+    bytes: &[u8],
+    stamp: zip::DateTime,
+    compression: Compression,
+    listed: &mut Vec<(String, Digest)>,
+) -> Result<(), PackError> {
+    let method = if compression == Compression::None {
+        CompressionMethod::Stored
+    } else {
+        CompressionMethod::Deflated
+    };
+    zip.start_file(
+        name,
+        entry_options(stamp, method, compression, bytes.len() as u64),
+    )?;
+    zip.write_all(bytes)
+        .map_err(io_err("writing the package"))?;
+    listed.push((name.to_string(), Digest::of(bytes)));
+    Ok(())
+}
+
+enum CopyError {
+    /// The source is not what was scanned, or cannot be read: leave it out.
+    Source(String),
+    /// The package cannot be written: stop.
+    Write(io::Error),
+}
+
+/// Copies one instance into the open entry, hashing what is written and what is read.
+fn copy_instance<W: Write>(
+    out: &mut W,
+    inst: &Instance,
+    prefix: &[u8],
+) -> Result<Digest, CopyError> {
+    let mut file = scan::open_source(&inst.source)
+        .map_err(|e| CopyError::Source(format!("it can no longer be read: {e}")))?;
+    let mut written = Sha256::new();
+    let mut source = Sha256::new();
+    written.update(prefix);
+    out.write_all(prefix).map_err(CopyError::Write)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(CopyError::Write(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "stopped",
+            )));
+        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Source(format!("read error while copying: {e}"))),
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        source.update(chunk);
+        written.update(chunk);
+        out.write_all(chunk).map_err(CopyError::Write)?;
+        total += n as u64;
+        if total > inst.object.size {
+            break;
+        }
+    }
+    if total != inst.object.size || Digest::from_hasher(source) != inst.object.sha256 {
+        return Err(CopyError::Source(
+            "it changed after it was scanned; left out rather than packed unchecked".into(),
+        ));
+    }
+    Ok(Digest::from_hasher(written))
+}
+
+/// What must go before a source's bytes so the package holds a correct PS3.10 file.
+/// Empty for proper Part 10 files, which are copied byte for byte.
+fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
+    let o = &inst.object;
+    match o.format {
+        SourceFormat::Part10 => Ok(Vec::new()),
+        // `DICM` + meta present without the preamble: add the 128 bytes (and the magic if the
+        // meta starts right away).
+        SourceFormat::Part10NoPreamble => {
+            let mut v = vec![0u8; 128];
+            let starts_with_magic = scan::open_source(&inst.source)
+                .and_then(|mut f| {
+                    let mut m = [0u8; 4];
+                    f.read_exact(&mut m).map(|_| &m == b"DICM")
+                })
+                .unwrap_or(false);
+            if !starts_with_magic {
+                v.extend_from_slice(b"DICM");
+            }
+            Ok(v)
+        }
+        SourceFormat::Headerless => {
+            let meta = dicom_object::FileMetaTableBuilder::new()
+                .media_storage_sop_class_uid(o.attrs.sop_class_uid.as_str())
+                .media_storage_sop_instance_uid(o.attrs.sop_instance_uid.as_str())
+                .transfer_syntax(o.transfer_syntax_uid.as_str())
+                .implementation_class_uid(dicomdir::IMPLEMENTATION_CLASS_UID)
+                .implementation_version_name(dicomdir::IMPLEMENTATION_VERSION_NAME)
+                .build()
+                .map_err(|e| format!("file header for {}: {e}", inst.source.display()))?;
+            let mut v = vec![0u8; 128];
+            v.extend_from_slice(b"DICM");
+            meta.write(&mut v)
+                .map_err(|e| format!("file header for {}: {e}", inst.source.display()))?;
+            Ok(v)
+        }
+    }
+}
+
+fn instance_entry(p: &Placed<'_>, digest: Digest, size: u64) -> InstanceEntry {
+    let o = &p.instance.object;
+    InstanceEntry {
+        path: p.file_id.to_string(),
+        sop_instance_uid: o.attrs.sop_instance_uid.clone(),
+        sop_class_uid: o.attrs.sop_class_uid.clone(),
+        study_instance_uid: o.attrs.study_instance_uid.clone(),
+        series_instance_uid: o.attrs.series_instance_uid.clone(),
+        transfer_syntax_uid: o.transfer_syntax_uid.clone(),
+        size,
+        sha256: digest,
+        source: SourceEntry {
+            path: p.instance.source.display().to_string(),
+            size: o.size,
+            sha256: o.sha256,
+            format: o.format,
+        },
+    }
+}
+
+/// The DICOMDIR's view of what was packed: the catalog tree, only instances that made it.
+fn file_set(catalog: &Catalog, placed: &[Placed<'_>], packed: &BTreeSet<&str>) -> FileSet {
+    let file_ids: HashMap<&str, &layout::FileId> = placed
+        .iter()
+        .map(|p| {
+            (
+                p.instance.object.attrs.sop_instance_uid.as_str(),
+                &p.file_id,
+            )
+        })
+        .collect();
+    let mut patients = Vec::new();
+    for patient in &catalog.patients {
+        let mut studies = Vec::new();
+        for study in &patient.studies {
+            let mut series_list = Vec::new();
+            for series in &study.series {
+                let instances: Vec<DirInstance> = series
+                    .instances
+                    .iter()
+                    .filter_map(|inst| {
+                        let o = &inst.object;
+                        let uid = o.attrs.sop_instance_uid.as_str();
+                        let file_id = file_ids.get(uid).filter(|_| packed.contains(uid))?;
+                        Some(DirInstance {
+                            file_id: file_id.components().to_vec(),
+                            sop_class_uid: o.attrs.sop_class_uid.clone(),
+                            sop_instance_uid: o.attrs.sop_instance_uid.clone(),
+                            transfer_syntax_uid: o.transfer_syntax_uid.clone(),
+                            instance_number: o.attrs.instance_number,
+                        })
+                    })
+                    .collect();
+                if !instances.is_empty() {
+                    series_list.push(DirSeries {
+                        series_instance_uid: series.uid.clone(),
+                        modality: series.modality.clone(),
+                        series_number: series.number,
+                        series_description: series.description.clone(),
+                        instances,
+                    });
+                }
+            }
+            if !series_list.is_empty() {
+                studies.push(DirStudy {
+                    study_instance_uid: study.uid.clone(),
+                    study_date: study.date.clone(),
+                    study_time: study.time.clone(),
+                    study_description: study.description.clone(),
+                    study_id: study.study_id.clone(),
+                    accession_number: study.accession_number.clone(),
+                    series: series_list,
+                });
+            }
+        }
+        if !studies.is_empty() {
+            patients.push(DirPatient {
+                patient_id: patient.key.patient_id.clone(),
+                patient_name: patient.name().to_string(),
+                birth_date: patient.birth_date().to_string(),
+                sex: patient.sex.clone(),
+                studies,
+            });
+        }
+    }
+    FileSet {
+        file_set_id: "DICOMPACK".to_string(),
+        patients,
+    }
+}
+
+fn summarize(
+    catalog: &Catalog,
+    packed: &BTreeSet<&str>,
+    entries: &[InstanceEntry],
+) -> manifest::Summary {
+    let has = |se: &crate::catalog::Series| {
+        se.instances
+            .iter()
+            .any(|i| packed.contains(i.object.attrs.sop_instance_uid.as_str()))
+    };
+    manifest::Summary {
+        patients: catalog
+            .patients
+            .iter()
+            .filter(|p| p.studies.iter().any(|st| st.series.iter().any(has)))
+            .count(),
+        studies: catalog
+            .studies()
+            .filter(|(_, st)| st.series.iter().any(has))
+            .count(),
+        series: catalog.series().filter(|(_, _, se)| has(se)).count(),
+        instances: entries.len(),
+        bytes: entries.iter().map(|e| e.size).sum(),
+    }
+}
+
+fn manifest_tree(catalog: &Catalog, packed: &BTreeSet<&str>) -> Vec<manifest::PatientEntry> {
+    catalog
+        .patients
+        .iter()
+        .map(|p| manifest::PatientEntry {
+            patient_id: p.key.patient_id.clone(),
+            issuer_of_patient_id: p.key.issuer.clone(),
+            names: p.names.clone(),
+            birth_dates: p.birth_dates.clone(),
+            sex: p.sex.clone(),
+            studies: p
+                .studies
+                .iter()
+                .map(|st| manifest::StudyEntry {
+                    study_instance_uid: st.uid.clone(),
+                    date: st.date.clone(),
+                    time: st.time.clone(),
+                    description: st.description.clone(),
+                    accession_number: st.accession_number.clone(),
+                    series: st
+                        .series
+                        .iter()
+                        .map(|se| manifest::SeriesEntry {
+                            series_instance_uid: se.uid.clone(),
+                            number: se.number,
+                            modality: se.modality.clone(),
+                            description: se.description.clone(),
+                            body_part: se.body_part.clone(),
+                            instance_count: se
+                                .instances
+                                .iter()
+                                .filter(|i| {
+                                    packed.contains(i.object.attrs.sop_instance_uid.as_str())
+                                })
+                                .count(),
+                            frame_count: se.frame_count(),
+                            missing_instance_numbers: se.missing_instance_numbers.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn readme_text(s: &manifest::Summary, pages: bool) -> String {
+    let look = if pages {
+        "\nTO LOOK AT THE STUDIES WITHOUT A VIEWER\n  Open INDEX.HTM in any web browser: it lists every study and series\n  with a small preview picture. The previews are not for diagnosis.\n"
+    } else {
+        ""
+    };
+    format!(
+        "\
+MEDICAL IMAGES - TRANSFER PACKAGE
+=================================
+
+This package holds medical images: {studies} stud{ies} ({series} series, {images} image
+files) for {patients} patient{ps}. It was made by dicompack {version}.
+
+HOW TO OPEN THE IMAGES
+  Open the file DICOMDIR with any DICOM viewer (for example Horos, OsiriX,
+  RadiAnt, Weasis, MicroDicom or your hospital's PACS import). The images are
+  in the DICOM folder; the DICOMDIR file is their table of contents.
+{look}
+HOW TO CHECK THAT NOTHING WAS CHANGED OR LOST
+  Every file is listed with its SHA-256 checksum in SHA256.TXT.
+  - With dicompack:    dicompack verify <this package>
+  - With no software:  in the extracted folder, run   sha256sum -c SHA256.TXT
+    Every line must say OK.
+  The sender can read you the package fingerprint (the SHA-256 of
+  SHA256.TXT) over the phone:   sha256sum SHA256.TXT
+
+WHAT ELSE IS HERE
+  MANIFEST.JSN  a machine-readable list of every file, where it came from,
+                and anything that could not be included, with the reason.
+",
+        studies = s.studies,
+        ies = if s.studies == 1 { "y" } else { "ies" },
+        series = s.series,
+        images = s.instances,
+        patients = s.patients,
+        ps = if s.patients == 1 { "" } else { "s" },
+        version = env!("CARGO_PKG_VERSION"),
+        look = look,
+    )
+}
+
+fn epoch_time(source_date_epoch: Option<i64>) -> time::OffsetDateTime {
+    let t = source_date_epoch
+        .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+fn created_time(source_date_epoch: Option<i64>) -> String {
+    epoch_time(source_date_epoch)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// ZIP (MS-DOS) timestamps run from 1980 to 2107; anything outside is clamped.
+fn zip_time(source_date_epoch: Option<i64>) -> zip::DateTime {
+    let t = epoch_time(source_date_epoch);
+    let year = t.year().clamp(1980, 2107) as u16;
+    zip::DateTime::from_date_and_time(
+        year,
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+    .unwrap_or_default()
+}
+
+/// Reads the SOURCE_DATE_EPOCH convention (reproducible builds).
+pub fn source_date_epoch_from_env() -> Option<i64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}
+
+/// The temporary files this module creates, for a caller that must clean up after a signal.
+pub fn is_temporary_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(".dicompack-") && n.ends_with(".partial"))
+}

@@ -1,1 +1,652 @@
-//! TODO
+//! Scan stage: one candidate file → an [`Instance`], a directory file, or a reason it is not used.
+//!
+//! Each file is read once, front to back: every byte goes through SHA-256; the first bytes are
+//! kept (growing only as far as the header needs, with a hard cap), checked by [`preflight`],
+//! and only then parsed by dicom-object, up to Pixel Data. The rest of the stream is checked
+//! for completeness as it passes. Nothing is ever allocated from a length the file claims.
+
+use crate::checksum::Digest;
+use crate::preflight::{self, Detected, Encoding, Malformed, PixelDataCheck, SourceFormat, Walk};
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The header is first looked for in this many bytes, then in more as needed.
+const HEAD_START: usize = 256 * 1024;
+/// No header may be larger than this (real ones are kilobytes; a few carry large private data).
+pub const HEAD_MAX: usize = 64 * 1024 * 1024;
+/// Inflated deflate-encoded datasets are cut off here before their header must have ended.
+const INFLATE_MAX: u64 = HEAD_MAX as u64;
+
+pub const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
+
+/// The attributes the catalog, the DICOMDIR and the pages need. Text is trimmed; absent is "".
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Attributes {
+    pub patient_name: String,
+    pub patient_id: String,
+    pub issuer_of_patient_id: String,
+    pub patient_birth_date: String,
+    pub patient_sex: String,
+    pub study_instance_uid: String,
+    pub study_date: String,
+    pub study_time: String,
+    pub study_description: String,
+    pub study_id: String,
+    pub accession_number: String,
+    pub series_instance_uid: String,
+    pub series_number: Option<i32>,
+    pub series_description: String,
+    pub modality: String,
+    pub body_part_examined: String,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub instance_number: Option<i32>,
+    pub number_of_frames: u32,
+    pub rows: Option<u16>,
+    pub columns: Option<u16>,
+    pub has_pixel_data: bool,
+}
+
+/// A usable DICOM object, as found in one stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Object {
+    pub size: u64,
+    pub sha256: Digest,
+    pub format: SourceFormat,
+    /// Where the dataset starts in the stream (0 for headerless data).
+    pub dataset_offset: u64,
+    pub transfer_syntax_uid: String,
+    pub attrs: Attributes,
+    /// Things worth knowing that do not stop the object from being used.
+    pub warnings: Vec<String>,
+}
+
+/// What a stream holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    Object(Box<Object>),
+    /// A Media Storage Directory (a DICOMDIR, or a secondary one such as Philips' DIRFILE).
+    Directory(Box<Object>),
+    /// Not DICOM by content; the text says what it looks like.
+    NotDicom(&'static str),
+}
+
+/// Why a stream that is (or claims to be) DICOM cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{0}")]
+    Malformed(Malformed),
+    #[error("the header could not be read: {0}")]
+    Parse(String),
+    #[error("{0}")]
+    Incomplete(String),
+    #[error("read error after {offset} bytes: {source}")]
+    Io {
+        offset: u64,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<Malformed> for ScanError {
+    fn from(m: Malformed) -> Self {
+        ScanError::Malformed(m)
+    }
+}
+
+/// A scanned candidate file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Instance {
+    pub source: PathBuf,
+    #[serde(flatten)]
+    pub object: Object,
+}
+
+/// A file that is not used, with the reason in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Unused {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// The outcome for one candidate file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scanned {
+    Instance(Box<Instance>),
+    Directory(Box<Instance>),
+    /// Not DICOM (viewer programs, autorun files, pages): expected on discs, not an error.
+    Ignored(Unused),
+    /// DICOM (or claiming to be) but unusable: truncated, malformed, unreadable.
+    Skipped(Unused),
+}
+
+/// Scans bytes already in memory (a fuzzing and testing entry point).
+pub fn scan_bytes(bytes: &[u8]) -> Result<Content, ScanError> {
+    scan_reader(bytes, bytes.len() as u64)
+}
+
+/// Scans a stream of `len` bytes: hashes all of it, parses the header, checks completeness.
+pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
+    let mut stream = Stream {
+        reader: &mut r,
+        hasher: Sha256::new(),
+        read: 0,
+    };
+    let mut head = Vec::new();
+    stream.fill(&mut head, HEAD_START.min(len as usize))?;
+
+    let detected = detect_with_room(&mut stream, &mut head, len)?;
+    let (format, ts, meta_sop_class, meta_sop_instance, dataset_start) = match detected {
+        Detected::NotDicom => {
+            let kind = describe_not_dicom(&head);
+            stream.drain(len, None)?;
+            return Ok(Content::NotDicom(kind));
+        }
+        Detected::Part10 {
+            format,
+            meta,
+            dataset_start,
+        } => (
+            format,
+            meta.transfer_syntax_uid,
+            meta.media_storage_sop_class_uid,
+            meta.media_storage_sop_instance_uid,
+            dataset_start,
+        ),
+        Detected::Headerless { encoding } => {
+            let ts = match (encoding.explicit_vr, encoding.little_endian) {
+                (false, _) => preflight::IMPLICIT_VR_LE,
+                (true, true) => preflight::EXPLICIT_VR_LE,
+                (true, false) => preflight::EXPLICIT_VR_BE,
+            };
+            (
+                SourceFormat::Headerless,
+                ts.to_string(),
+                String::new(),
+                String::new(),
+                0,
+            )
+        }
+    };
+    let encoding = Encoding::for_transfer_syntax(&ts);
+    let mut warnings = Vec::new();
+
+    let (obj, has_pixel_data) = if encoding.deflated {
+        // Deflated data cannot be walked in place: read it all (bounded), inflate (bounded).
+        stream.fill(&mut head, HEAD_MAX.min(len as usize))?;
+        if (head.len() as u64) < len {
+            return Err(ScanError::Incomplete(
+                "deflated file larger than dicompack reads".into(),
+            ));
+        }
+        let inflated = inflate_bounded(head.get(dataset_start..).unwrap_or_default())?;
+        let parsed = parse_header(&inflated, 0, Encoding::EXPLICIT_LE, inflated.len() as u64)?;
+        stream.drain(len, None)?;
+        parsed
+    } else {
+        let (header_end, pixel, unparseable, encoding) =
+            match walk_with_room(&mut stream, &mut head, dataset_start, encoding, len) {
+                Ok((end, pixel, unparseable)) => (end, pixel, unparseable, encoding),
+                // Some writers declare one VR encoding and use the other (PS3.5 conflicts are
+                // common on old discs): read it as it really is, and say so.
+                Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
+                    let other = Encoding {
+                        explicit_vr: !encoding.explicit_vr,
+                        ..encoding
+                    };
+                    let Ok((end, pixel, unparseable)) =
+                        walk_with_room(&mut stream, &mut head, dataset_start, other, len)
+                    else {
+                        return Err(first);
+                    };
+                    warnings.push(format!(
+                    "its header declares {} VR, but the data is written in {} VR; read as written",
+                    if encoding.explicit_vr {
+                        "explicit"
+                    } else {
+                        "implicit"
+                    },
+                    if other.explicit_vr {
+                        "explicit"
+                    } else {
+                        "implicit"
+                    },
+                ));
+                    (end, pixel, unparseable, other)
+                }
+                Err(first) => return Err(first),
+            };
+        let header = head.get(dataset_start..header_end).unwrap_or_default();
+        let obj = if unparseable.is_empty() {
+            read_dataset(header, encoding)?
+        } else {
+            warnings.push(format!(
+                "{} element(s) of unknown type could not be read (left as they are in the file)",
+                unparseable.len()
+            ));
+            read_dataset(&excise(header, dataset_start, &unparseable), encoding)?
+        };
+        let mut check = pixel.map(|(value_start, value_len)| {
+            PixelDataCheck::new(value_len, encoding.little_endian, value_start as u64)
+        });
+        if let Some(check) = check.as_mut() {
+            let start = pixel.map_or(0, |p| p.0);
+            check.feed(head.get(start..).unwrap_or_default())?;
+        }
+        stream.drain(len, check.as_mut())?;
+        if let Some(check) = check {
+            check.finish()?;
+        }
+        (obj, pixel.is_some())
+    };
+
+    let mut attrs = attributes(&obj);
+    attrs.has_pixel_data = has_pixel_data;
+    let is_directory = meta_sop_class == MEDIA_STORAGE_DIRECTORY
+        || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some();
+    if !is_directory {
+        if attrs.sop_instance_uid.is_empty() {
+            return Err(ScanError::Incomplete(
+                "it has no SOP Instance UID, so it cannot be identified".into(),
+            ));
+        }
+        for (what, uid) in [
+            ("SOP Instance UID", &attrs.sop_instance_uid),
+            ("Study Instance UID", &attrs.study_instance_uid),
+            ("Series Instance UID", &attrs.series_instance_uid),
+        ] {
+            if uid.len() > 64 {
+                return Err(ScanError::Incomplete(format!(
+                    "its {what} is longer than the 64 characters DICOM allows"
+                )));
+            }
+        }
+        if attrs.study_instance_uid.is_empty() || attrs.series_instance_uid.is_empty() {
+            return Err(ScanError::Incomplete(
+                "it names no study or no series (Study/Series Instance UID missing)".into(),
+            ));
+        }
+        if attrs.sop_class_uid.is_empty() {
+            attrs.sop_class_uid = meta_sop_class.clone();
+            warnings
+                .push("SOP Class UID missing from the dataset; taken from the file header".into());
+        }
+        if !meta_sop_instance.is_empty() && meta_sop_instance != attrs.sop_instance_uid {
+            warnings.push(format!(
+                "file header names SOP Instance UID {meta_sop_instance}, the dataset {}",
+                attrs.sop_instance_uid
+            ));
+        }
+    }
+    let object = Object {
+        size: len,
+        sha256: Digest::from_hasher(stream.hasher),
+        format,
+        dataset_offset: dataset_start as u64,
+        transfer_syntax_uid: ts,
+        attrs,
+        warnings,
+    };
+    Ok(if is_directory {
+        Content::Directory(Box::new(object))
+    } else {
+        Content::Object(Box::new(object))
+    })
+}
+
+/// The stream being scanned: everything read passes through the hasher exactly once.
+struct Stream<'a, R: Read> {
+    reader: &'a mut R,
+    hasher: Sha256,
+    read: u64,
+}
+
+impl<R: Read> Stream<'_, R> {
+    /// Reads into `head` until it holds `upto` bytes or the stream ends.
+    fn fill(&mut self, head: &mut Vec<u8>, upto: usize) -> Result<(), ScanError> {
+        if head.len() >= upto {
+            return Ok(());
+        }
+        let start = head.len();
+        head.resize(upto, 0);
+        let mut filled = start;
+        while filled < upto {
+            let slot = head.get_mut(filled..upto).unwrap_or_default();
+            match self.reader.read(slot) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(ScanError::Io {
+                        offset: self.read + (filled - start) as u64,
+                        source: e,
+                    });
+                }
+            }
+        }
+        head.truncate(filled);
+        self.hasher.update(head.get(start..).unwrap_or_default());
+        self.read += (filled - start) as u64;
+        if filled == start {
+            // Asked for more and got nothing: the stream is shorter than it said.
+            return Err(ScanError::Incomplete(format!(
+                "it ends after {} bytes, before its header is complete",
+                self.read
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the stream, hashing it and feeding the pixel data check.
+    fn drain(&mut self, len: u64, mut check: Option<&mut PixelDataCheck>) -> Result<(), ScanError> {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match self.reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(ScanError::Io {
+                        offset: self.read,
+                        source: e,
+                    });
+                }
+            };
+            let chunk = buf.get(..n).unwrap_or_default();
+            self.hasher.update(chunk);
+            if let Some(check) = check.as_deref_mut() {
+                check.feed(chunk)?;
+            }
+            self.read += n as u64;
+            if self.read > len {
+                return Err(ScanError::Incomplete(format!(
+                    "it grew while being read (expected {len} bytes)"
+                )));
+            }
+        }
+        if self.read != len {
+            return Err(ScanError::Incomplete(format!(
+                "only {} of its {len} bytes could be read (changed or cut while reading)",
+                self.read
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Detects the format, reading more when a large meta group runs past the first bytes.
+fn detect_with_room<R: Read>(
+    stream: &mut Stream<'_, R>,
+    head: &mut Vec<u8>,
+    len: u64,
+) -> Result<Detected, ScanError> {
+    loop {
+        match preflight::detect(head) {
+            Err(Malformed::Truncated { .. })
+                if (head.len() as u64) < len && head.len() < HEAD_MAX =>
+            {
+                let more = (head.len() * 4)
+                    .clamp(HEAD_START, HEAD_MAX)
+                    .min(len as usize);
+                stream.fill(head, more)?;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Where a Pixel Data value starts, and its length (`None`: encapsulated).
+type PixelStart = (usize, Option<u32>);
+/// Where the header ends, where pixel data starts, and what dicom-object cannot read.
+type HeaderExtent = (usize, Option<PixelStart>, Vec<std::ops::Range<usize>>);
+
+/// Walks the header, growing `head` as the walk asks, never past [`HEAD_MAX`].
+/// Returns where the header ends and, when there is pixel data, where its value starts and
+/// its length (`None`: encapsulated).
+fn walk_with_room<R: Read>(
+    stream: &mut Stream<'_, R>,
+    head: &mut Vec<u8>,
+    dataset_start: usize,
+    encoding: Encoding,
+    len: u64,
+) -> Result<HeaderExtent, ScanError> {
+    loop {
+        let (walk, unparseable) =
+            preflight::walk_noting_unparseable(head, dataset_start, encoding, len)?;
+        match walk {
+            Walk::PixelData {
+                offset,
+                header_len,
+                value_len,
+            } => return Ok((offset, Some((offset + header_len, value_len)), unparseable)),
+            Walk::End => return Ok((head.len(), None, unparseable)),
+            Walk::NeedMore(n) => {
+                if n > HEAD_MAX || head.len() >= HEAD_MAX {
+                    return Err(ScanError::Incomplete(format!(
+                        "its header is larger than {} MiB, more than dicompack reads",
+                        HEAD_MAX >> 20
+                    )));
+                }
+                let want = n.max(head.len() * 4).min(HEAD_MAX).min(len as usize);
+                stream.fill(head, want)?;
+            }
+        }
+    }
+}
+
+/// A copy of `header` (which starts at stream offset `start`) without the given ranges.
+fn excise(header: &[u8], start: usize, ranges: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len());
+    let mut at = 0;
+    for r in ranges {
+        let (a, b) = (r.start.saturating_sub(start), r.end.saturating_sub(start));
+        out.extend_from_slice(header.get(at..a).unwrap_or_default());
+        at = b;
+    }
+    out.extend_from_slice(header.get(at..).unwrap_or_default());
+    out
+}
+
+/// Parses an already-inflated dataset (walk + read), for deflated transfer syntaxes.
+fn parse_header(
+    bytes: &[u8],
+    start: usize,
+    encoding: Encoding,
+    len: u64,
+) -> Result<(InMemDicomObject, bool), ScanError> {
+    let (end, pixel) = match preflight::walk(bytes, start, encoding, len)? {
+        Walk::PixelData { offset, .. } => (offset, true),
+        Walk::End => (bytes.len(), false),
+        Walk::NeedMore(_) => {
+            return Err(ScanError::Incomplete(
+                "its compressed header is too large".into(),
+            ));
+        }
+    };
+    Ok((
+        read_dataset(bytes.get(start..end).unwrap_or_default(), encoding)?,
+        pixel,
+    ))
+}
+
+fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(INFLATE_MAX)
+        .read_to_end(&mut out)
+        .map_err(|e| ScanError::Parse(format!("deflated data is corrupt: {e}")))?;
+    Ok(out)
+}
+
+/// Hands validated header bytes to dicom-object.
+pub fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, ScanError> {
+    use dicom_transfer_syntax_registry::entries;
+    let ts = match (encoding.explicit_vr, encoding.little_endian) {
+        (false, _) => entries::IMPLICIT_VR_LITTLE_ENDIAN.erased(),
+        (true, true) => entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
+        (true, false) => entries::EXPLICIT_VR_BIG_ENDIAN.erased(),
+    };
+    InMemDicomObject::read_dataset_with_ts(header, &ts).map_err(|e| ScanError::Parse(e.to_string()))
+}
+
+fn text(obj: &InMemDicomObject, tag: Tag) -> String {
+    let Some(e) = obj.get(tag) else {
+        return String::new();
+    };
+    // A value written with VR UN (the writer did not know the VR) holds the text as raw bytes.
+    let s = if e.vr() == dicom_core::VR::UN {
+        e.to_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    } else {
+        e.to_str().map(|s| s.into_owned()).unwrap_or_default()
+    };
+    s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .to_string()
+}
+
+fn int<T: std::str::FromStr>(obj: &InMemDicomObject, tag: Tag) -> Option<T> {
+    let s = text(obj, tag);
+    // IS values may carry several numbers; the first is the one that matters here.
+    s.split('\\').next()?.trim().parse().ok()
+}
+
+fn binary_u16(obj: &InMemDicomObject, tag: Tag) -> Option<u16> {
+    obj.get(tag).and_then(|e| e.to_int::<u16>().ok())
+}
+
+fn attributes(obj: &InMemDicomObject) -> Attributes {
+    Attributes {
+        patient_name: text(obj, tags::PATIENT_NAME),
+        patient_id: text(obj, tags::PATIENT_ID),
+        issuer_of_patient_id: text(obj, tags::ISSUER_OF_PATIENT_ID),
+        patient_birth_date: text(obj, tags::PATIENT_BIRTH_DATE),
+        patient_sex: text(obj, tags::PATIENT_SEX),
+        study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
+        study_date: text(obj, tags::STUDY_DATE),
+        study_time: text(obj, tags::STUDY_TIME),
+        study_description: text(obj, tags::STUDY_DESCRIPTION),
+        study_id: text(obj, tags::STUDY_ID),
+        accession_number: text(obj, tags::ACCESSION_NUMBER),
+        series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+        series_number: int(obj, tags::SERIES_NUMBER),
+        series_description: text(obj, tags::SERIES_DESCRIPTION),
+        modality: text(obj, tags::MODALITY),
+        body_part_examined: text(obj, tags::BODY_PART_EXAMINED),
+        sop_class_uid: text(obj, tags::SOP_CLASS_UID),
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
+        instance_number: int(obj, tags::INSTANCE_NUMBER),
+        number_of_frames: int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
+        rows: binary_u16(obj, tags::ROWS),
+        columns: binary_u16(obj, tags::COLUMNS),
+        has_pixel_data: false,
+    }
+}
+
+/// Says in plain words what a non-DICOM file on a disc probably is.
+fn describe_not_dicom(head: &[u8]) -> &'static str {
+    let starts = |sig: &[u8]| head.starts_with(sig);
+    let lower: Vec<u8> = head.iter().take(512).map(u8::to_ascii_lowercase).collect();
+    let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    if head.is_empty() {
+        "empty file"
+    } else if starts(b"MZ") || starts(b"\x7fELF") || starts(&[0xCF, 0xFA, 0xED, 0xFE]) {
+        "a program (viewer software), not an image"
+    } else if starts(b"%PDF") {
+        "a PDF document, not a DICOM file"
+    } else if starts(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "a Windows data file (such as Thumbs.db), not an image"
+    } else if starts(b"\x89PNG") || starts(&[0xFF, 0xD8, 0xFF]) || starts(b"GIF8") || starts(b"BM")
+    {
+        "an ordinary picture, not a DICOM file"
+    } else if starts(b"PK\x03\x04") {
+        "a ZIP archive (not opened)"
+    } else if contains(b"<html") || contains(b"<!doctype") || contains(b"<?xml") {
+        "a web page or XML file, not an image"
+    } else if contains(b"[autorun]") {
+        "a disc autorun file"
+    } else if head
+        .iter()
+        .take(512)
+        .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
+        "a text file, not an image"
+    } else {
+        "not a DICOM file"
+    }
+}
+
+/// Scans one file on disk. Opens without blocking (a FIFO must never hang the run), refuses
+/// anything that is not a regular file, and turns every failure into a plain reason.
+pub fn scan_file(path: &Path) -> Scanned {
+    let unused = |reason: String| Unused {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) => return Scanned::Skipped(unused(open_error(&e))),
+    };
+    let len = match file.metadata() {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => return Scanned::Ignored(unused("not a regular file".into())),
+        Err(e) => return Scanned::Skipped(unused(open_error(&e))),
+    };
+    match scan_reader(io::BufReader::with_capacity(0, file), len) {
+        Ok(Content::Object(object)) => Scanned::Instance(Box::new(Instance {
+            source: path.to_path_buf(),
+            object: *object,
+        })),
+        Ok(Content::Directory(object)) => Scanned::Directory(Box::new(Instance {
+            source: path.to_path_buf(),
+            object: *object,
+        })),
+        Ok(Content::NotDicom(kind)) => Scanned::Ignored(unused(kind.to_string())),
+        Err(e) => Scanned::Skipped(unused(e.to_string())),
+    }
+}
+
+fn open_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "it disappeared before it could be read".into(),
+        io::ErrorKind::PermissionDenied => "permission denied: it cannot be read".into(),
+        _ => format!("it cannot be opened: {e}"),
+    }
+}
+
+/// Scans files in parallel; `tick` is called once per file (for a progress bar).
+/// The result keeps the order of `paths`.
+pub fn scan_all(paths: &[PathBuf], tick: &(dyn Fn() + Sync)) -> Vec<Scanned> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let s = scan_file(p);
+            tick();
+            s
+        })
+        .collect()
+}
+
+/// Opens a source file for copying, after the scan: the same non-blocking, regular-file rules.
+pub fn open_source(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}

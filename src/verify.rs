@@ -1,1 +1,578 @@
-//! TODO
+//! Verify stage: a package (ZIP or extracted folder) → one verdict, the receiver's view.
+//!
+//! Trusts nothing it is handed: every checksum is recomputed, every file listed must be there
+//! and every file there must be listed, the DICOMDIR must reference exactly the DICOM files
+//! present with the UIDs each file itself carries, and every DICOM file must parse. ZIP tricks
+//! (unsafe names, links, encryption, overlapping entries) are refused. Each entry is streamed
+//! once, in bounded memory.
+
+use crate::checksum::{self, Digest};
+use crate::dicomdir;
+use crate::scan::{self, Content};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, Read, Seek};
+use std::path::{Path, PathBuf};
+
+/// Small control files (checksum list, DICOMDIR, manifest) are read whole up to this size.
+const CONTROL_MAX: u64 = 512 * 1024 * 1024;
+/// More entries than this is no package of ours.
+const MAX_ENTRIES: usize = 2_000_000;
+
+pub const CHECKSUMS: &str = "SHA256.TXT";
+pub const DICOMDIR: &str = "DICOMDIR";
+pub const MANIFEST: &str = "MANIFEST.JSN";
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verdict {
+    pub ok: bool,
+    pub problems: Vec<String>,
+    pub patients: usize,
+    pub studies: usize,
+    pub series: usize,
+    pub instances: usize,
+    pub files: usize,
+    /// SHA-256 of SHA256.TXT, when there is one.
+    pub fingerprint: Option<Digest>,
+}
+
+impl Verdict {
+    /// The one line a person reads.
+    pub fn headline(&self) -> String {
+        if self.ok {
+            format!(
+                "OK: {} {}, {} series, {} {}, fingerprint {}",
+                group_thousands(self.studies),
+                plural(self.studies, "study", "studies"),
+                group_thousands(self.series),
+                group_thousands(self.instances),
+                plural(self.instances, "image", "images"),
+                self.fingerprint.map(|d| d.to_string()).unwrap_or_default()
+            )
+        } else {
+            format!(
+                "FAILED: {} {} found",
+                self.problems.len(),
+                plural(self.problems.len(), "problem", "problems")
+            )
+        }
+    }
+}
+
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// `1204` → `1,204`.
+pub fn group_thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One file of a package, as the source lists it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub size: u64,
+    index: usize,
+}
+
+/// A package to read: a ZIP archive or an extracted folder. Both give the same view.
+pub enum Package {
+    Zip(Box<zip::ZipArchive<Box<dyn ReadSeek>>>),
+    Folder(PathBuf),
+}
+
+pub trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+impl Package {
+    pub fn open(path: &Path) -> Result<Package, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.is_dir() {
+            return Ok(Package::Folder(path.to_path_buf()));
+        }
+        let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Package::from_reader(Box::new(io::BufReader::new(file)))
+    }
+
+    pub fn from_reader(r: Box<dyn ReadSeek>) -> Result<Package, String> {
+        zip::ZipArchive::new(r)
+            .map(|z| Package::Zip(Box::new(z)))
+            .map_err(|e| format!("not a readable ZIP archive ({e})"))
+    }
+
+    /// Lists the files, with every structural problem found on the way.
+    pub fn entries(&mut self, problems: &mut Vec<String>) -> Vec<Entry> {
+        match self {
+            Package::Zip(z) => zip_entries(z, problems),
+            Package::Folder(root) => folder_entries(root, problems),
+        }
+    }
+
+    /// Opens one entry for streaming.
+    pub fn open_entry(&mut self, entry: &Entry) -> Result<Box<dyn Read + '_>, String> {
+        match self {
+            Package::Zip(z) => z
+                .by_index(entry.index)
+                .map(|f| Box::new(f) as Box<dyn Read>)
+                .map_err(|e| format!("{}: cannot be read from the ZIP ({e})", entry.name)),
+            Package::Folder(root) => {
+                let path = root.join(&entry.name);
+                scan::open_source(&path)
+                    .map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>)
+                    .map_err(|e| format!("{}: cannot be read ({e})", entry.name))
+            }
+        }
+    }
+}
+
+/// Whether a name from a package is safe to create under a folder: relative, no `..`, no
+/// drive letters or backslashes, nothing empty.
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains(['\\', '\0', ':'])
+        && name
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+fn zip_entries(
+    z: &mut zip::ZipArchive<Box<dyn ReadSeek>>,
+    problems: &mut Vec<String>,
+) -> Vec<Entry> {
+    if z.len() > MAX_ENTRIES {
+        problems.push(format!(
+            "the ZIP claims {} entries, far more than any package",
+            z.len()
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut spans = Vec::new();
+    for index in 0..z.len() {
+        let f = match z.by_index_raw(index) {
+            Ok(f) => f,
+            Err(e) => {
+                problems.push(format!("entry {index} of the ZIP is unreadable ({e})"));
+                continue;
+            }
+        };
+        let name = String::from_utf8_lossy(f.name_raw()).into_owned();
+        if f.is_dir() {
+            continue;
+        }
+        if !is_safe_name(&name) {
+            problems.push(format!(
+                "{name:?}: unsafe file name (absolute, `..`, drive or backslash)"
+            ));
+            continue;
+        }
+        if f.is_symlink() {
+            problems.push(format!(
+                "{name}: a symbolic link, which a package never holds"
+            ));
+            continue;
+        }
+        if f.encrypted() {
+            problems.push(format!("{name}: encrypted, which a package never is"));
+            continue;
+        }
+        let (start, end) = (
+            f.header_start(),
+            f.data_start()
+                .unwrap_or(f.header_start())
+                .saturating_add(f.compressed_size()),
+        );
+        spans.push((start, end, name.clone()));
+        out.push(Entry {
+            name,
+            size: f.size(),
+            index,
+        });
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        if let [a, b] = pair
+            && b.0 < a.1
+        {
+            problems.push(format!(
+                "{} and {} overlap in the ZIP (a ZIP-bomb trick)",
+                a.2, b.2
+            ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for e in &out {
+        if !seen.insert(e.name.clone()) {
+            problems.push(format!("{}: appears more than once in the ZIP", e.name));
+        }
+    }
+    out
+}
+
+fn folder_entries(root: &Path, problems: &mut Vec<String>) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(format!("cannot read the folder: {e}"));
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let name = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if !entry.file_type().is_file() {
+            problems.push(format!("{name}: not a regular file (link or special file)"));
+            continue;
+        }
+        let size = entry.metadata().map(|m| m.len()).unwrap_or_default();
+        out.push(Entry {
+            name,
+            size,
+            index: out.len(),
+        });
+        if out.len() > MAX_ENTRIES {
+            problems.push("the folder holds far more files than any package".into());
+            break;
+        }
+    }
+    out
+}
+
+/// Reads an entry whole, for the small control files.
+fn read_small(pkg: &mut Package, entry: &Entry) -> Result<Vec<u8>, String> {
+    if entry.size > CONTROL_MAX {
+        return Err(format!("{}: too large ({} bytes)", entry.name, entry.size));
+    }
+    let mut r = pkg.open_entry(entry)?;
+    let mut buf = Vec::new();
+    r.by_ref()
+        .take(CONTROL_MAX + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{}: cannot be read ({e})", entry.name))?;
+    Ok(buf)
+}
+
+/// What one DICOM file of the package says about itself.
+struct FileFacts {
+    sop_instance_uid: String,
+    sop_class_uid: String,
+    transfer_syntax_uid: String,
+    study_instance_uid: String,
+    series_instance_uid: String,
+    patient: (String, String),
+}
+
+/// Verifies the package at `path` (ZIP or folder).
+pub fn verify_path(path: &Path) -> Verdict {
+    match Package::open(path) {
+        Ok(mut pkg) => verify_package(&mut pkg),
+        Err(e) => failed(e),
+    }
+}
+
+/// Verifies a ZIP held in memory (a fuzzing and testing entry point).
+pub fn verify_zip_bytes(bytes: &[u8]) -> Verdict {
+    match Package::from_reader(Box::new(io::Cursor::new(bytes.to_vec()))) {
+        Ok(mut pkg) => verify_package(&mut pkg),
+        Err(e) => failed(e),
+    }
+}
+
+fn failed(problem: String) -> Verdict {
+    Verdict {
+        ok: false,
+        problems: vec![problem],
+        ..Verdict::default()
+    }
+}
+
+pub fn verify_package(pkg: &mut Package) -> Verdict {
+    let mut problems = Vec::new();
+    let entries = pkg.entries(&mut problems);
+    let by_name: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
+
+    // The checksum list first: it says what must be there.
+    let (listed, fingerprint) = match by_name.get(CHECKSUMS) {
+        None => {
+            problems.push(format!("{CHECKSUMS} is missing: nothing to check against"));
+            (BTreeMap::new(), None)
+        }
+        Some(e) => match read_small(pkg, e) {
+            Err(p) => {
+                problems.push(p);
+                (BTreeMap::new(), None)
+            }
+            Ok(bytes) => {
+                let fingerprint = Digest::of(&bytes);
+                let text = String::from_utf8_lossy(&bytes);
+                match checksum::parse_list(&text) {
+                    Ok(list) => {
+                        let mut map = BTreeMap::new();
+                        for (name, digest) in list {
+                            if map.insert(name.clone(), digest).is_some() {
+                                problems.push(format!("{name}: listed twice in {CHECKSUMS}"));
+                            }
+                        }
+                        (map, Some(fingerprint))
+                    }
+                    Err(e) => {
+                        problems.push(format!("{CHECKSUMS}: {e}"));
+                        (BTreeMap::new(), Some(fingerprint))
+                    }
+                }
+            }
+        },
+    };
+
+    let mut facts: BTreeMap<String, FileFacts> = BTreeMap::new();
+    let mut dicomdir_bytes = None;
+    for entry in &entries {
+        if entry.name == CHECKSUMS {
+            continue;
+        }
+        let digest = if entry.name == DICOMDIR {
+            match read_small(pkg, entry) {
+                Ok(bytes) => {
+                    let d = Digest::of(&bytes);
+                    dicomdir_bytes = Some(bytes);
+                    Some(d)
+                }
+                Err(p) => {
+                    problems.push(p);
+                    None
+                }
+            }
+        } else if entry.name.starts_with("DICOM/") {
+            check_dicom_file(pkg, entry, &mut facts, &mut problems)
+        } else {
+            match pkg.open_entry(entry).and_then(|r| {
+                Digest::of_reader(r).map_err(|e| format!("{}: cannot be read ({e})", entry.name))
+            }) {
+                Ok((d, _)) => Some(d),
+                Err(p) => {
+                    problems.push(p);
+                    None
+                }
+            }
+        };
+        match (listed.get(&entry.name), digest) {
+            (None, _) => problems.push(format!(
+                "{}: present but not listed in {CHECKSUMS}",
+                entry.name
+            )),
+            (Some(want), Some(got)) if *want != got => problems.push(format!(
+                "{}: checksum does not match (the file was changed or damaged)",
+                entry.name
+            )),
+            _ => {}
+        }
+    }
+    for name in listed.keys() {
+        if !by_name.contains_key(name.as_str()) {
+            problems.push(format!("{name}: listed in {CHECKSUMS} but missing"));
+        }
+    }
+
+    match dicomdir_bytes {
+        None if !by_name.contains_key(DICOMDIR) => {
+            problems.push("DICOMDIR is missing: viewers cannot find the images".into())
+        }
+        None => {}
+        Some(bytes) => check_dicomdir(&bytes, &facts, &mut problems),
+    }
+
+    let studies: BTreeSet<&str> = facts
+        .values()
+        .map(|f| f.study_instance_uid.as_str())
+        .collect();
+    let series: BTreeSet<&str> = facts
+        .values()
+        .map(|f| f.series_instance_uid.as_str())
+        .collect();
+    let patients: BTreeSet<&(String, String)> = facts.values().map(|f| &f.patient).collect();
+    Verdict {
+        ok: problems.is_empty(),
+        problems,
+        patients: patients.len(),
+        studies: studies.len(),
+        series: series.len(),
+        instances: facts.len(),
+        files: entries.len(),
+        fingerprint,
+    }
+}
+
+/// Streams one DICOM file: hash and parse in the same pass.
+fn check_dicom_file(
+    pkg: &mut Package,
+    entry: &Entry,
+    facts: &mut BTreeMap<String, FileFacts>,
+    problems: &mut Vec<String>,
+) -> Option<Digest> {
+    if crate::layout::FileId::parse_path(&entry.name).is_err() {
+        problems.push(format!(
+            "{}: not a valid DICOM file ID (8 uppercase characters per level)",
+            entry.name
+        ));
+    }
+    let reader = match pkg.open_entry(entry) {
+        Ok(r) => r,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    match scan::scan_reader(reader, entry.size) {
+        Ok(Content::Object(o)) => {
+            if o.format != crate::preflight::SourceFormat::Part10 {
+                problems.push(format!("{}: lacks a proper DICOM file header", entry.name));
+            }
+            let digest = o.sha256;
+            let a = o.attrs;
+            facts.insert(
+                entry.name.clone(),
+                FileFacts {
+                    sop_instance_uid: a.sop_instance_uid,
+                    sop_class_uid: a.sop_class_uid,
+                    transfer_syntax_uid: o.transfer_syntax_uid,
+                    study_instance_uid: a.study_instance_uid,
+                    series_instance_uid: a.series_instance_uid,
+                    patient: (a.patient_id, a.issuer_of_patient_id),
+                },
+            );
+            Some(digest)
+        }
+        Ok(Content::Directory(o)) => {
+            problems.push(format!(
+                "{}: a directory file where an image belongs",
+                entry.name
+            ));
+            Some(o.sha256)
+        }
+        Ok(Content::NotDicom(kind)) => {
+            problems.push(format!("{}: not a DICOM file ({kind})", entry.name));
+            None
+        }
+        Err(e) => {
+            problems.push(format!("{}: does not parse: {e}", entry.name));
+            None
+        }
+    }
+}
+
+fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<String, FileFacts>, problems: &mut Vec<String>) {
+    let dir = match dicomdir::read(bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            problems.push(format!("DICOMDIR does not parse: {e}"));
+            return;
+        }
+    };
+    let mut referenced = BTreeSet::new();
+    for rec in &dir.records {
+        let Some(components) = &rec.file_id else {
+            continue;
+        };
+        let name = components.join("/");
+        if !referenced.insert(name.clone()) {
+            problems.push(format!("DICOMDIR references {name} twice"));
+        }
+        let Some(f) = facts.get(&name) else {
+            problems.push(format!(
+                "DICOMDIR references {name}, which is not in the package (or does not parse)"
+            ));
+            continue;
+        };
+        let mut differs = |what: &str, dir_value: &Option<String>, file_value: &str| {
+            if let Some(v) = dir_value
+                && v != file_value
+            {
+                problems.push(format!(
+                    "{name}: DICOMDIR says {what} {v}, the file says {file_value}"
+                ));
+            }
+        };
+        differs(
+            "SOP Instance UID",
+            &rec.sop_instance_uid,
+            &f.sop_instance_uid,
+        );
+        differs("SOP Class UID", &rec.sop_class_uid, &f.sop_class_uid);
+        differs(
+            "Transfer Syntax UID",
+            &rec.transfer_syntax_uid,
+            &f.transfer_syntax_uid,
+        );
+        differs(
+            "Study Instance UID",
+            &rec.study_instance_uid,
+            &f.study_instance_uid,
+        );
+        differs(
+            "Series Instance UID",
+            &rec.series_instance_uid,
+            &f.series_instance_uid,
+        );
+    }
+    for name in facts.keys() {
+        if !referenced.contains(name) {
+            problems.push(format!("{name}: in the package but not in the DICOMDIR"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names_are_refused() {
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "C:\\x",
+            "a\\b",
+            "a//b",
+            "a/./b",
+            "",
+            "x/..",
+        ] {
+            assert!(!is_safe_name(bad), "{bad}");
+        }
+        for good in ["DICOMDIR", "DICOM/P0000001/I0000001", "IHE_PDI/INDEX.HTM"] {
+            assert!(is_safe_name(good), "{good}");
+        }
+        assert_eq!(group_thousands(1204), "1,204");
+        assert_eq!(group_thousands(12), "12");
+        assert_eq!(group_thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn garbage_is_a_failed_verdict() {
+        let v = verify_zip_bytes(b"\x89PNG\r\n\x1a\n not a zip");
+        assert!(!v.ok);
+        assert!(v.headline().starts_with("FAILED"));
+    }
+}

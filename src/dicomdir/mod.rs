@@ -1,9 +1,48 @@
 //! DICOMDIR (PS3.3 Annex F Basic Directory, PS3.10 §7 file-sets): reading and writing.
 //!
-//! Written by hand: dicom-rs has no DICOMDIR support. The reader serves two callers: `discover`
-//! (a disc's DICOMDIR as a hint to cross-check, never the only truth) and `verify` (the package's
-//! own DICOMDIR must reference exactly the files present, with matching UIDs). The writer builds
-//! the package's DICOMDIR from plain values handed over by `package`.
+//! Written by hand: dicom-rs has no DICOMDIR support, and a DICOMDIR needs what a generic data-set
+//! writer does not give: the byte position of every Directory Record, which other records point at
+//! through fixed 4-byte offsets. The reader serves two callers: `discover` (a disc's DICOMDIR as a
+//! hint to cross-check, never the only truth) and `verify` (the package's own DICOMDIR must
+//! reference exactly the files present, with matching UIDs). The writer builds the package's
+//! DICOMDIR from plain values handed over by `package`.
+//!
+//! Offsets — (0004,1200), (0004,1202), (0004,1400), (0004,1420) — count bytes from the first byte
+//! of the file, preamble and `DICM` included (PS3.3 F.3.2.2: "starting with the first byte of the
+//! File Meta Information", note 1: "This offset includes the File Preamble and the DICM Prefix"),
+//! and point at the Item tag (FFFE,E000) of the record. DCMTK's `dcmmkdir` output agrees.
+
+mod read;
+mod sop;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use read::{DicomDir, DirRecord, MAX_DICOMDIR_BYTES, read};
+pub use sop::{is_root_level_record, record_type_for_sop_class};
+pub use write::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, write};
+
+/// Media Storage Directory Storage: the SOP Class of every DICOMDIR.
+pub const MEDIA_STORAGE_DIRECTORY_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
+
+/// Everything that can go wrong reading or writing a DICOMDIR, in plain words.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DicomDirError {
+    #[error("the DICOMDIR is {size} bytes, more than the {max} bytes we accept")]
+    TooLarge { size: u64, max: u64 },
+    #[error("not a DICOM Part 10 file: no 'DICM' after the 128-byte preamble")]
+    NotPart10,
+    #[error("the DICOMDIR is cut short: {0}")]
+    Truncated(String),
+    #[error("the DICOMDIR is malformed: {0}")]
+    Malformed(String),
+    #[error(
+        "the DICOMDIR uses transfer syntax {0}, which we cannot read (only little endian is supported)"
+    )]
+    UnsupportedTransferSyntax(String),
+    #[error("cannot write the DICOMDIR: {0}")]
+    InvalidInput(String),
+}
 
 /// What the writer needs to know about one file-set, already in display order.
 #[derive(Debug, Clone, Default, PartialEq)]

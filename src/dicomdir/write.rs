@@ -1,0 +1,558 @@
+//! The DICOMDIR writer: a PS3.10 file holding a Basic Directory (PS3.3 F.3), Explicit VR Little
+//! Endian, with explicit-length sequence and items (as DCMTK's `dcmmkdir` writes them).
+//!
+//! Two passes: records are first encoded without their three link elements — which are fixed-size
+//! UL/US values, so every record's size is known — then laid out to learn each record's offset,
+//! then encoded for good with the links filled in.
+
+use sha2::{Digest, Sha256};
+
+use super::sop::{is_root_level_record, record_type_for_sop_class};
+use super::{DicomDirError, FileSet, MEDIA_STORAGE_DIRECTORY_SOP_CLASS};
+
+/// Implementation Class UID (0002,0012) of files written by dicompack: a UUID-derived `2.25` UID
+/// chosen once, never to change.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.136583202448670316546406943826262495804";
+/// Implementation Version Name (0002,0013): at most 16 characters.
+pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOMPACK_0_1";
+
+const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+const PREAMBLE_LEN: usize = 128;
+/// Size of the three link elements at the start of every record: (0004,1400) UL, (0004,1410) US,
+/// (0004,1420) UL.
+const LINKS_LEN: usize = 12 + 10 + 12;
+
+/// Encode `fs` as the bytes of a complete DICOMDIR file. The same input always gives the same
+/// bytes: the Media Storage SOP Instance UID is derived from the content.
+///
+/// Instances whose SOP Class belongs at the root (hanging protocols, color palettes, implant
+/// templates) are lifted out of their series into the root directory; patients, studies and
+/// series left without any record below them are left out.
+pub fn write(fs: &FileSet) -> Result<Vec<u8>, DicomDirError> {
+    validate(fs)?;
+    let roots = build_tree(fs);
+
+    // Pass 1: flatten in pre-order (each parent before its children, as dcmmkdir does), with the
+    // links still as indices.
+    let mut flat: Vec<FlatRecord> = Vec::new();
+    let root_indices = flatten(roots, &mut flat);
+
+    let instance_uid = media_storage_instance_uid(fs);
+    let meta = file_meta(&instance_uid);
+    let file_set_id = element(0x0004, 0x1130, b"CS", &one(&fs.file_set_id, 16));
+    // Everything before the first item: meta, File-set ID, two root offsets (UL), consistency
+    // flag (US), and the sequence header (explicit VR SQ: 12 bytes).
+    let first_item = PREAMBLE_LEN + 4 + meta.len() + file_set_id.len() + 12 + 12 + 10 + 12;
+
+    let mut offsets = Vec::with_capacity(flat.len());
+    let mut pos = first_item;
+    for r in &flat {
+        offsets.push(pos);
+        pos += 8 + LINKS_LEN + r.body.len();
+    }
+    let offset_of = |i: Option<usize>| -> Result<u32, DicomDirError> {
+        match i {
+            None => Ok(0),
+            Some(i) => offsets
+                .get(i)
+                .and_then(|&o| u32::try_from(o).ok())
+                .ok_or_else(|| {
+                    DicomDirError::InvalidInput("the directory would exceed 4 GiB".into())
+                }),
+        }
+    };
+
+    // Pass 2: encode.
+    let mut items = Vec::with_capacity(pos - first_item);
+    for r in &flat {
+        let item_len = u32::try_from(LINKS_LEN + r.body.len())
+            .map_err(|_| DicomDirError::InvalidInput("a directory record is too large".into()))?;
+        put_tag(&mut items, 0xFFFE, 0xE000);
+        items.extend_from_slice(&item_len.to_le_bytes());
+        items.extend(element(
+            0x0004,
+            0x1400,
+            b"UL",
+            &offset_of(r.next)?.to_le_bytes(),
+        ));
+        items.extend(element(0x0004, 0x1410, b"US", &0xFFFFu16.to_le_bytes()));
+        items.extend(element(
+            0x0004,
+            0x1420,
+            b"UL",
+            &offset_of(r.lower)?.to_le_bytes(),
+        ));
+        items.extend_from_slice(&r.body);
+    }
+    let seq_len = u32::try_from(items.len())
+        .map_err(|_| DicomDirError::InvalidInput("the directory would exceed 4 GiB".into()))?;
+
+    let mut out = Vec::with_capacity(pos);
+    out.resize(PREAMBLE_LEN, 0);
+    out.extend_from_slice(b"DICM");
+    out.extend(meta);
+    out.extend(file_set_id);
+    let first = offset_of(root_indices.first().copied())?;
+    let last = offset_of(root_indices.last().copied())?;
+    out.extend(element(0x0004, 0x1200, b"UL", &first.to_le_bytes()));
+    out.extend(element(0x0004, 0x1202, b"UL", &last.to_le_bytes()));
+    out.extend(element(0x0004, 0x1212, b"US", &0u16.to_le_bytes()));
+    put_tag(&mut out, 0x0004, 0x1220);
+    out.extend_from_slice(b"SQ\0\0");
+    out.extend_from_slice(&seq_len.to_le_bytes());
+    debug_assert_eq!(out.len(), first_item);
+    out.extend(items);
+    Ok(out)
+}
+
+/// Reject what would make a DICOMDIR that points nowhere: empty UIDs and File IDs that are not
+/// PS3.10 §8.2 / PS3.12 file IDs (1 to 8 components of 1 to 8 characters A–Z 0–9 _).
+fn validate(fs: &FileSet) -> Result<(), DicomDirError> {
+    let bad = |what: String| Err(DicomDirError::InvalidInput(what));
+    for p in &fs.patients {
+        for st in &p.studies {
+            if clean_uid(&st.study_instance_uid).is_empty() {
+                return bad(format!(
+                    "a study of patient '{}' has no Study Instance UID",
+                    p.patient_id
+                ));
+            }
+            for se in &st.series {
+                if clean_uid(&se.series_instance_uid).is_empty() {
+                    return bad(format!(
+                        "a series of study {} has no Series Instance UID",
+                        st.study_instance_uid
+                    ));
+                }
+                for i in &se.instances {
+                    let name = i.file_id.join("\\");
+                    if i.file_id.is_empty() || i.file_id.len() > 8 {
+                        return bad(format!("file ID '{name}' must have 1 to 8 components"));
+                    }
+                    if let Some(c) = i.file_id.iter().find(|c| {
+                        c.is_empty()
+                            || c.len() > 8
+                            || !c
+                                .bytes()
+                                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    }) {
+                        return bad(format!(
+                            "file ID '{name}': component '{c}' is not 1 to 8 characters of A-Z, 0-9 and _"
+                        ));
+                    }
+                    for (what, uid) in [
+                        ("SOP Instance UID", &i.sop_instance_uid),
+                        ("SOP Class UID", &i.sop_class_uid),
+                        ("Transfer Syntax UID", &i.transfer_syntax_uid),
+                    ] {
+                        let uid = clean_uid(uid);
+                        if uid.is_empty() || uid.len() > 64 {
+                            return bad(format!("file {name} has an empty or over-long {what}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Node {
+    body: Vec<u8>,
+    children: Vec<Node>,
+}
+
+struct FlatRecord {
+    body: Vec<u8>,
+    next: Option<usize>,
+    lower: Option<usize>,
+}
+
+fn build_tree(fs: &FileSet) -> Vec<Node> {
+    let mut root_level = Vec::new();
+    let mut patients = Vec::new();
+    for p in &fs.patients {
+        let mut studies = Vec::new();
+        for st in &p.studies {
+            let mut series = Vec::new();
+            for se in &st.series {
+                let mut leaves = Vec::new();
+                for i in &se.instances {
+                    let record_type = record_type_for_sop_class(&i.sop_class_uid);
+                    let node = Node {
+                        body: instance_body(record_type, i),
+                        children: Vec::new(),
+                    };
+                    if is_root_level_record(record_type) {
+                        root_level.push(node);
+                    } else {
+                        leaves.push(node);
+                    }
+                }
+                if !leaves.is_empty() {
+                    series.push(Node {
+                        body: series_body(se),
+                        children: leaves,
+                    });
+                }
+            }
+            if !series.is_empty() {
+                studies.push(Node {
+                    body: study_body(st),
+                    children: series,
+                });
+            }
+        }
+        if !studies.is_empty() {
+            patients.push(Node {
+                body: patient_body(p),
+                children: studies,
+            });
+        }
+    }
+    patients.extend(root_level);
+    patients
+}
+
+/// Append `nodes` (one directory entity) to `flat` in pre-order; returns their indices.
+fn flatten(nodes: Vec<Node>, flat: &mut Vec<FlatRecord>) -> Vec<usize> {
+    let mut indices = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let me = flat.len();
+        flat.push(FlatRecord {
+            body: node.body,
+            next: None,
+            lower: None,
+        });
+        let children = flatten(node.children, flat);
+        if let Some(r) = flat.get_mut(me) {
+            r.lower = children.first().copied();
+        }
+        if let Some(&prev) = indices.last()
+            && let Some(r) = flat.get_mut::<usize>(prev)
+        {
+            r.next = Some(me);
+        }
+        indices.push(me);
+    }
+    indices
+}
+
+/// Specific Character Set key, needed when any value of the record is not plain ASCII.
+fn charset(values: &[&str]) -> Vec<u8> {
+    if values.iter().all(|v| v.is_ascii()) {
+        Vec::new()
+    } else {
+        element(0x0008, 0x0005, b"CS", &text("ISO_IR 192", 16, b' '))
+    }
+}
+
+fn record_type(t: &str) -> Vec<u8> {
+    element(0x0004, 0x1430, b"CS", &text(t, 16, b' '))
+}
+
+fn patient_body(p: &super::DirPatient) -> Vec<u8> {
+    let mut b = record_type("PATIENT");
+    b.extend(charset(&[&p.patient_name, &p.patient_id]));
+    b.extend(element(
+        0x0010,
+        0x0010,
+        b"PN",
+        &person_name(&p.patient_name),
+    ));
+    b.extend(element(0x0010, 0x0020, b"LO", &one(&p.patient_id, 64)));
+    b.extend(element(0x0010, 0x0030, b"DA", &date(&p.birth_date)));
+    b.extend(element(0x0010, 0x0040, b"CS", &one(&p.sex, 16)));
+    b
+}
+
+fn study_body(s: &super::DirStudy) -> Vec<u8> {
+    let mut b = record_type("STUDY");
+    b.extend(charset(&[
+        &s.study_description,
+        &s.study_id,
+        &s.accession_number,
+    ]));
+    b.extend(element(0x0008, 0x0020, b"DA", &date(&s.study_date)));
+    b.extend(element(0x0008, 0x0030, b"TM", &time(&s.study_time)));
+    b.extend(element(
+        0x0008,
+        0x0050,
+        b"SH",
+        &one(&s.accession_number, 16),
+    ));
+    b.extend(element(
+        0x0008,
+        0x1030,
+        b"LO",
+        &one(&s.study_description, 64),
+    ));
+    b.extend(element(0x0020, 0x000D, b"UI", &uid(&s.study_instance_uid)));
+    b.extend(element(0x0020, 0x0010, b"SH", &one(&s.study_id, 16)));
+    b
+}
+
+fn series_body(s: &super::DirSeries) -> Vec<u8> {
+    let mut b = record_type("SERIES");
+    b.extend(charset(&[&s.series_description, &s.modality]));
+    b.extend(element(0x0008, 0x0060, b"CS", &one(&s.modality, 16)));
+    if !s.series_description.trim().is_empty() {
+        b.extend(element(
+            0x0008,
+            0x103E,
+            b"LO",
+            &one(&s.series_description, 64),
+        ));
+    }
+    b.extend(element(0x0020, 0x000E, b"UI", &uid(&s.series_instance_uid)));
+    b.extend(element(0x0020, 0x0011, b"IS", &integer(s.series_number)));
+    b
+}
+
+fn instance_body(record_type_value: &str, i: &super::DirInstance) -> Vec<u8> {
+    let mut b = record_type(record_type_value);
+    b.extend(element(
+        0x0004,
+        0x1500,
+        b"CS",
+        &text(&i.file_id.join("\\"), 8 * 9, b' '),
+    ));
+    b.extend(element(0x0004, 0x1510, b"UI", &uid(&i.sop_class_uid)));
+    b.extend(element(0x0004, 0x1511, b"UI", &uid(&i.sop_instance_uid)));
+    b.extend(element(0x0004, 0x1512, b"UI", &uid(&i.transfer_syntax_uid)));
+    b.extend(element(0x0020, 0x0013, b"IS", &integer(i.instance_number)));
+    b
+}
+
+fn file_meta(instance_uid: &str) -> Vec<u8> {
+    let mut body = element(0x0002, 0x0001, b"OB", &[0x00, 0x01]);
+    body.extend(element(
+        0x0002,
+        0x0002,
+        b"UI",
+        &uid(MEDIA_STORAGE_DIRECTORY_SOP_CLASS),
+    ));
+    body.extend(element(0x0002, 0x0003, b"UI", &uid(instance_uid)));
+    body.extend(element(0x0002, 0x0010, b"UI", &uid(EXPLICIT_VR_LE)));
+    body.extend(element(
+        0x0002,
+        0x0012,
+        b"UI",
+        &uid(IMPLEMENTATION_CLASS_UID),
+    ));
+    body.extend(element(
+        0x0002,
+        0x0013,
+        b"SH",
+        &text(IMPLEMENTATION_VERSION_NAME, 16, b' '),
+    ));
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX); // a few hundred bytes
+    let mut meta = element(0x0002, 0x0000, b"UL", &len.to_le_bytes());
+    meta.extend(body);
+    meta
+}
+
+/// `2.25.` + the first 128 bits of a SHA-256 over every value the directory holds, shaped as a
+/// version-8 (custom) UUID as ITU-T X.667 expects of `2.25` UIDs.
+fn media_storage_instance_uid(fs: &FileSet) -> String {
+    let mut h = Sha256::new();
+    let mut put = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    put("dicompack DICOMDIR 1");
+    put(&fs.file_set_id);
+    for p in &fs.patients {
+        for s in [&p.patient_id, &p.patient_name, &p.birth_date, &p.sex] {
+            put(s);
+        }
+        for st in &p.studies {
+            for s in [
+                &st.study_instance_uid,
+                &st.study_date,
+                &st.study_time,
+                &st.study_description,
+                &st.study_id,
+                &st.accession_number,
+            ] {
+                put(s);
+            }
+            for se in &st.series {
+                for s in [
+                    &se.series_instance_uid,
+                    &se.modality,
+                    &se.series_description,
+                ] {
+                    put(s);
+                }
+                put(&format!("{:?}", se.series_number));
+                for i in &se.instances {
+                    put(&i.file_id.join("\\"));
+                    for s in [
+                        &i.sop_class_uid,
+                        &i.sop_instance_uid,
+                        &i.transfer_syntax_uid,
+                    ] {
+                        put(s);
+                    }
+                    put(&format!("{:?}", i.instance_number));
+                }
+            }
+        }
+    }
+    let digest = h.finalize();
+    let mut first = [0u8; 16];
+    for (dst, src) in first.iter_mut().zip(digest.iter()) {
+        *dst = *src;
+    }
+    let mut n = u128::from_be_bytes(first);
+    n = (n & !(0xF << 76)) | (0x8 << 76); // version 8
+    n = (n & !(0b11 << 62)) | (0b10 << 62); // RFC 4122 variant
+    format!("2.25.{n}")
+}
+
+// ---- encoding of one element and of values -------------------------------------------------
+
+fn put_tag(out: &mut Vec<u8>, group: u16, elem: u16) {
+    out.extend_from_slice(&group.to_le_bytes());
+    out.extend_from_slice(&elem.to_le_bytes());
+}
+
+/// One Explicit VR Little Endian element; `value` is already padded to even length.
+fn element(group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + value.len());
+    put_tag(&mut out, group, elem);
+    out.extend_from_slice(vr);
+    if matches!(vr, b"OB" | b"SQ" | b"UN" | b"UT") {
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    } else {
+        // Every short-VR value we write is capped far below 64 KiB.
+        out.extend_from_slice(&(value.len().min(0xFFFF) as u16).to_le_bytes());
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// A string value: control characters and the value separator `\` (except in the multi-valued
+/// File ID, which is validated separately) replaced, cut to `max` bytes on a character boundary,
+/// trailing spaces dropped, padded to even length.
+fn text(s: &str, max: usize, pad: u8) -> Vec<u8> {
+    let cleaned: String = s
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut cut = cleaned.len().min(max);
+    while !cleaned.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = cleaned
+        .get(..cut)
+        .unwrap_or("")
+        .trim_end()
+        .as_bytes()
+        .to_vec();
+    if out.len() % 2 == 1 {
+        out.push(pad);
+    }
+    out
+}
+
+/// Single-valued text must not contain the value separator.
+fn single(s: &str) -> String {
+    s.replace('\\', "/")
+}
+
+fn one(s: &str, max: usize) -> Vec<u8> {
+    text(&single(s), max, b' ')
+}
+
+fn person_name(s: &str) -> Vec<u8> {
+    // PN: at most 64 characters per component group (alphabetic=ideographic=phonetic).
+    let groups: Vec<String> = single(s)
+        .split('=')
+        .take(3)
+        .map(|g| {
+            String::from_utf8_lossy(&text(g, 64, b' '))
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    text(&groups.join("="), 3 * 64 + 2, b' ')
+}
+
+fn clean_uid(s: &str) -> &str {
+    s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+}
+
+fn uid(s: &str) -> Vec<u8> {
+    text(clean_uid(s), 64, b'\0')
+}
+
+/// DA: `YYYYMMDD`; the old ACR-NEMA `YYYY.MM.DD` is converted; anything else is left empty.
+fn date(s: &str) -> Vec<u8> {
+    let digits: String = s.trim().chars().filter(|c| *c != '.').collect();
+    if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.into_bytes()
+    } else {
+        Vec::new()
+    }
+}
+
+/// TM: `HHMMSS.FFFFFF` or a prefix of it; anything else is left empty.
+fn time(s: &str) -> Vec<u8> {
+    let s = s.trim();
+    let ok = !s.is_empty()
+        && s.len() <= 14
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b':');
+    if ok {
+        text(&s.replace(':', ""), 14, b' ')
+    } else {
+        Vec::new()
+    }
+}
+
+fn integer(n: Option<i32>) -> Vec<u8> {
+    n.map(|n| text(&n.to_string(), 12, b' '))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_padded_and_capped() {
+        assert_eq!(text("CT", 16, b' '), b"CT");
+        assert_eq!(text("MR1", 16, b' '), b"MR1 ");
+        assert_eq!(uid("1.2.3"), b"1.2.3\0");
+        assert_eq!(uid(" 1.2.3\0 "), b"1.2.3\0");
+        assert_eq!(text(&"x".repeat(80), 64, b' ').len(), 64);
+        // 'é' is two bytes in UTF-8: a cut at 64 bytes would split the last one.
+        let long = "é".repeat(40);
+        let cut = text(&long, 64, b' ');
+        assert!(cut.len() <= 64 && cut.len().is_multiple_of(2));
+        assert!(std::str::from_utf8(&cut).is_ok());
+        let odd = format!("a{}", "é".repeat(40)); // 81 bytes
+        let cut = text(&odd, 64, b' ');
+        assert_eq!(cut.len(), 64); // "a" + 31 × "é" = 63 bytes, padded with one space
+        assert_eq!(cut.last(), Some(&b' '));
+        assert!(std::str::from_utf8(&cut).is_ok());
+        assert_eq!(date("2001.01.31"), b"20010131");
+        assert_eq!(date("yesterday"), b"");
+        assert_eq!(time("10:20:30"), b"102030");
+        assert_eq!(integer(Some(-7)), b"-7");
+        assert_eq!(integer(None), b"");
+        assert_eq!(person_name("Doe\\Jane"), b"Doe/Jane");
+    }
+
+    #[test]
+    fn media_storage_uid_is_a_valid_2_25_uid() {
+        let u = media_storage_instance_uid(&FileSet::default());
+        assert!(u.starts_with("2.25.") && u.len() <= 64, "{u}");
+        assert!(!u["2.25.".len()..].starts_with('0'));
+        assert!(u["2.25.".len()..].bytes().all(|b| b.is_ascii_digit()));
+    }
+}

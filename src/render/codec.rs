@@ -1,0 +1,816 @@
+//! One frame of pixel data → samples: native (any endianness, 1/8/16/32 bits, planar 0/1,
+//! YBR_FULL_422), RLE Lossless, JPEG (baseline, extended 8/12-bit, lossless), JPEG-LS and
+//! JPEG 2000. Only the fragments of the requested frame are read from the file.
+
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use super::RenderError;
+use super::attrs::ImageAttrs;
+use super::jpegls;
+use super::source::{Encoding, Fragment, Located, PixelLoc};
+
+/// No frame may hold more samples than this (e.g. 11k × 12k × 1): 512 MiB as f32.
+pub(crate) const MAX_SAMPLES: u64 = 1 << 27;
+
+/// What a decoder may produce for this image: its declared size, with room for padding.
+fn budget(a: &ImageAttrs) -> u64 {
+    (u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp) * 2).min(MAX_SAMPLES)
+}
+
+pub(crate) enum Samples {
+    /// One stored value per pixel (bit-masked, sign-extended), before any LUT.
+    Stored(Vec<f32>),
+    /// Three samples per pixel, interleaved, `bits` significant bits each, in `rgb` or still
+    /// in the photometric interpretation's colour space.
+    Color {
+        data: Vec<u16>,
+        bits: u16,
+        rgb: bool,
+    },
+}
+
+pub(crate) struct Decoded {
+    pub rows: u32,
+    pub cols: u32,
+    pub samples: Samples,
+    /// Which decoder produced the samples, for the record.
+    pub decoder: &'static str,
+}
+
+pub(crate) fn ts_name(uid: &str) -> String {
+    TransferSyntaxRegistry
+        .get(uid)
+        .map(|ts| format!("{} ({uid})", ts.name()))
+        .unwrap_or_else(|| uid.to_string())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Native,
+    EncapsulatedNative,
+    Rle,
+    Jpeg,
+    JpegLs,
+    J2k,
+}
+
+fn kind_of(uid: &str) -> Option<Kind> {
+    Some(match uid {
+        "1.2.840.10008.1.2"
+        | "1.2.840.10008.1.2.1"
+        | "1.2.840.10008.1.2.2"
+        | "1.2.840.10008.1.2.1.99" => Kind::Native,
+        "1.2.840.10008.1.2.1.98" => Kind::EncapsulatedNative,
+        "1.2.840.10008.1.2.5" => Kind::Rle,
+        "1.2.840.10008.1.2.4.50"
+        | "1.2.840.10008.1.2.4.51"
+        | "1.2.840.10008.1.2.4.57"
+        | "1.2.840.10008.1.2.4.70" => Kind::Jpeg,
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Kind::JpegLs,
+        "1.2.840.10008.1.2.4.90"
+        | "1.2.840.10008.1.2.4.91"
+        | "1.2.840.10008.1.2.4.92"
+        | "1.2.840.10008.1.2.4.93"
+        | "1.2.840.10008.1.2.4.201"
+        | "1.2.840.10008.1.2.4.202"
+        | "1.2.840.10008.1.2.4.203" => Kind::J2k,
+        _ => return None,
+    })
+}
+
+/// Whether a transfer syntax can be drawn at all.
+pub fn supports_transfer_syntax(uid: &str) -> bool {
+    kind_of(uid.trim_end_matches('\0').trim()).is_some()
+}
+
+pub(crate) fn decode_frame(
+    loc: &mut Located,
+    a: &ImageAttrs,
+    ts_uid: &str,
+    frame: u32,
+    max_side: u32,
+) -> Result<Decoded, RenderError> {
+    let kind =
+        kind_of(ts_uid).ok_or_else(|| RenderError::UnsupportedTransferSyntax(ts_name(ts_uid)))?;
+    let pixel = loc.pixel.take().ok_or(RenderError::MissingPixelData)?;
+    let samples = u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp);
+    if samples > MAX_SAMPLES {
+        return Err(RenderError::TooLarge(format!(
+            "{}x{} image",
+            a.cols, a.rows
+        )));
+    }
+    match (kind, pixel) {
+        (
+            Kind::Native,
+            PixelLoc::Native {
+                offset,
+                len,
+                swap16,
+            },
+        ) => {
+            let (start, bytes, bit_offset) = native_frame_span(a, frame, len)?;
+            if swap16 && a.bits_allocated == 8 {
+                // 8-bit samples in a big-endian OW value: bytes are swapped in each word
+                let aligned = start & !1;
+                let end = ((start + bytes).div_ceil(2) * 2).min(len);
+                let mut data = loc.read_at(offset + aligned, end - aligned)?;
+                for pair in data.chunks_exact_mut(2) {
+                    pair.swap(0, 1);
+                }
+                let skip = (start - aligned) as usize;
+                let data = data
+                    .get(skip..skip + bytes as usize)
+                    .ok_or(RenderError::Truncated)?;
+                return native(a, data, bit_offset, false);
+            }
+            let data = loc.read_at(offset + start, bytes)?;
+            native(a, &data, bit_offset, loc.encoding == Encoding::ExplicitBe)
+        }
+        (Kind::Native, PixelLoc::Encapsulated { .. }) => Err(RenderError::Corrupt(
+            "encapsulated pixel data in a native transfer syntax".into(),
+        )),
+        (_, PixelLoc::Native { .. }) => Err(RenderError::Corrupt(format!(
+            "native pixel data in compressed transfer syntax {}",
+            ts_name(ts_uid)
+        ))),
+        (kind, PixelLoc::Encapsulated { bot, fragments }) => {
+            let data = frame_bytes(loc, a, kind, &bot, &fragments, frame)?;
+            match kind {
+                Kind::EncapsulatedNative => {
+                    let (_, bytes, _) = native_frame_span(a, 0, data.len() as u64)?;
+                    native(a, data.get(..bytes as usize).unwrap_or(&data), 0, false)
+                }
+                Kind::Rle => rle(a, &data),
+                Kind::Jpeg => jpeg(a, &data),
+                Kind::JpegLs => jls(a, &data),
+                Kind::J2k => j2k(a, &data, max_side),
+                Kind::Native => unreachable_native(),
+            }
+        }
+    }
+}
+
+fn unreachable_native() -> Result<Decoded, RenderError> {
+    Err(RenderError::Corrupt(
+        "native pixel data handled above".into(),
+    ))
+}
+
+/// Byte range of one native frame: (start, length, bit offset within the first byte).
+fn native_frame_span(
+    a: &ImageAttrs,
+    frame: u32,
+    available: u64,
+) -> Result<(u64, u64, u8), RenderError> {
+    let px = u64::from(a.rows) * u64::from(a.cols);
+    let frame = u64::from(frame);
+    let (start, bytes, bit) = if a.bits_allocated == 1 {
+        let bits = px * u64::from(a.spp);
+        let first_bit = bits * frame;
+        let last_bit = first_bit + bits;
+        (
+            first_bit / 8,
+            last_bit.div_ceil(8) - first_bit / 8,
+            (first_bit % 8) as u8,
+        )
+    } else {
+        let per_pixel = if is_422(a) {
+            // two luma and one pair of chroma samples for every two pixels
+            2 * u64::from(a.bits_allocated / 8)
+        } else {
+            u64::from(a.spp) * u64::from(a.bits_allocated / 8)
+        };
+        let len = px * per_pixel;
+        (len * frame, len, 0)
+    };
+    if start + bytes > available {
+        return Err(if frame == 0 {
+            RenderError::Truncated
+        } else {
+            RenderError::Corrupt(format!(
+                "frame {} is past the end of the pixel data",
+                frame + 1
+            ))
+        });
+    }
+    Ok((start, bytes, bit))
+}
+
+fn is_422(a: &ImageAttrs) -> bool {
+    a.spp == 3 && matches!(a.photometric.as_str(), "YBR_FULL_422" | "YBR_PARTIAL_422")
+}
+
+/// Turn a raw pixel cell into the stored value (High Bit, Bits Stored, sign).
+#[inline]
+pub(crate) fn stored(raw: u32, bits_stored: u16, shift: u16, signed: bool) -> f32 {
+    let bs = u32::from(bits_stored.clamp(1, 32));
+    let v = raw >> u32::from(shift.min(31));
+    let v = if bs >= 32 { v } else { v & ((1u32 << bs) - 1) };
+    if signed && bs < 32 && v & (1u32 << (bs - 1)) != 0 {
+        (i64::from(v) - (1i64 << bs)) as f32
+    } else if signed && bs == 32 {
+        v as i32 as f32
+    } else {
+        v as f32
+    }
+}
+
+fn native(
+    a: &ImageAttrs,
+    data: &[u8],
+    bit_offset: u8,
+    big_endian: bool,
+) -> Result<Decoded, RenderError> {
+    let px = a.rows as usize * a.cols as usize;
+    let spp = a.spp as usize;
+    let n = px * spp;
+    let shift = a.high_bit + 1 - a.bits_stored;
+    let raw: Vec<u32> = match a.bits_allocated {
+        1 => (0..n)
+            .map(|i| {
+                let bit = i + bit_offset as usize;
+                data.get(bit / 8)
+                    .map(|b| u32::from((b >> (bit % 8)) & 1))
+                    .unwrap_or(0)
+            })
+            .collect(),
+        8 => data.iter().map(|&b| u32::from(b)).collect(),
+        16 => data
+            .chunks_exact(2)
+            .map(|c| {
+                u32::from(if big_endian {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                })
+            })
+            .collect(),
+        _ => data
+            .chunks_exact(4)
+            .map(|c| {
+                let b = [c[0], c[1], c[2], c[3]];
+                if big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            })
+            .collect(),
+    };
+    if spp == 1 {
+        if raw.len() < px {
+            return Err(RenderError::Truncated);
+        }
+        let vals = raw[..px]
+            .iter()
+            .map(|&r| stored(r, a.bits_stored, shift, a.signed))
+            .collect();
+        return Ok(Decoded {
+            rows: a.rows,
+            cols: a.cols,
+            samples: Samples::Stored(vals),
+            decoder: "native",
+        });
+    }
+    let bits = a.bits_stored.min(16);
+    let narrow = |r: u32| -> u16 {
+        let v = (r >> shift.min(31))
+            & if a.bits_stored >= 32 {
+                u32::MAX
+            } else {
+                (1u32 << a.bits_stored) - 1
+            };
+        if a.bits_stored > 16 {
+            (v >> (a.bits_stored - 16)) as u16
+        } else {
+            v as u16
+        }
+    };
+    let mut out = vec![0u16; n];
+    if is_422(a) {
+        // Y0 Y1 Cb Cr for each pair of pixels along a row
+        let cols = a.cols as usize;
+        let pairs_per_row = cols.div_ceil(2);
+        for y in 0..a.rows as usize {
+            for p in 0..pairs_per_row {
+                let base = (y * pairs_per_row + p) * 4;
+                let (Some(&y0), Some(&y1), Some(&cb), Some(&cr)) = (
+                    raw.get(base),
+                    raw.get(base + 1),
+                    raw.get(base + 2),
+                    raw.get(base + 3),
+                ) else {
+                    return Err(RenderError::Truncated);
+                };
+                for (k, yy) in [y0, y1].into_iter().enumerate() {
+                    let x = 2 * p + k;
+                    if x < cols {
+                        let o = (y * cols + x) * 3;
+                        out[o] = narrow(yy);
+                        out[o + 1] = narrow(cb);
+                        out[o + 2] = narrow(cr);
+                    }
+                }
+            }
+        }
+    } else if a.planar == 1 {
+        if raw.len() < n {
+            return Err(RenderError::Truncated);
+        }
+        for s in 0..spp {
+            for i in 0..px {
+                out[i * spp + s] = narrow(raw[s * px + i]);
+            }
+        }
+    } else {
+        if raw.len() < n {
+            return Err(RenderError::Truncated);
+        }
+        for (o, &r) in out.iter_mut().zip(&raw) {
+            *o = narrow(r);
+        }
+    }
+    Ok(Decoded {
+        rows: a.rows,
+        cols: a.cols,
+        samples: Samples::Color {
+            data: out,
+            bits,
+            rgb: false,
+        },
+        decoder: "native",
+    })
+}
+
+/// The bytes of one frame of encapsulated pixel data, reading only its fragments.
+fn frame_bytes(
+    loc: &mut Located,
+    a: &ImageAttrs,
+    kind: Kind,
+    bot: &[u32],
+    fragments: &[Fragment],
+    frame: u32,
+) -> Result<Vec<u8>, RenderError> {
+    if fragments.is_empty() {
+        return Err(RenderError::MissingPixelData);
+    }
+    let f = frame as usize;
+    let frames = a.frames as usize;
+    let chosen: Vec<Fragment> = if frames <= 1 {
+        fragments.to_vec()
+    } else if bot.len() == frames {
+        let start = u64::from(bot[f.min(bot.len() - 1)]);
+        let end = bot.get(f + 1).map(|&e| u64::from(e)).unwrap_or(u64::MAX);
+        fragments
+            .iter()
+            .filter(|fr| fr.item_offset >= start && fr.item_offset < end)
+            .copied()
+            .collect()
+    } else if fragments.len() == frames {
+        vec![fragments[f.min(fragments.len() - 1)]]
+    } else if kind == Kind::Rle {
+        return Err(RenderError::Corrupt(
+            "RLE frames do not match the fragments".into(),
+        ));
+    } else {
+        // No usable offset table: a frame starts at a fragment that starts a code stream.
+        let mut starts = Vec::new();
+        for (i, fr) in fragments.iter().enumerate() {
+            let head = loc.read_at(fr.offset, u64::from(fr.len.min(12)))?;
+            let is_start = head.starts_with(&[0xFF, 0xD8])
+                || head.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+                || head.starts_with(&[0, 0, 0, 0x0C, b'j', b'P']);
+            if is_start {
+                starts.push(i);
+            }
+        }
+        let first = *starts.get(f).ok_or_else(|| {
+            RenderError::Corrupt(format!("frame {} not found among the fragments", f + 1))
+        })?;
+        let last = starts.get(f + 1).copied().unwrap_or(fragments.len());
+        fragments[first..last].to_vec()
+    };
+    if chosen.is_empty() {
+        return Err(RenderError::Corrupt(format!(
+            "frame {} has no fragments",
+            f + 1
+        )));
+    }
+    let total: u64 = chosen.iter().map(|fr| u64::from(fr.len)).sum();
+    if total > loc.data_len() {
+        return Err(RenderError::Truncated);
+    }
+    let mut out = Vec::with_capacity(total as usize);
+    for fr in chosen {
+        out.extend_from_slice(&loc.read_at(fr.offset, u64::from(fr.len))?);
+    }
+    Ok(out)
+}
+
+/// RLE Lossless (PS3.5 Annex G): one segment per byte of each sample, most significant first.
+fn rle(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
+    let px = a.rows as usize * a.cols as usize;
+    let bytes_per = (a.bits_allocated as usize).div_ceil(8);
+    let spp = a.spp as usize;
+    let head = |i: usize| -> Option<u32> {
+        data.get(i * 4..i * 4 + 4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    };
+    let nseg = head(0).ok_or(RenderError::Truncated)? as usize;
+    if nseg != bytes_per * spp || nseg > 15 || a.bits_allocated == 1 {
+        return Err(RenderError::Corrupt(format!(
+            "RLE has {nseg} segments, expected {}",
+            bytes_per * spp
+        )));
+    }
+    let mut raw = vec![0u32; px * spp];
+    for s in 0..nseg {
+        let start = head(1 + s).ok_or(RenderError::Truncated)? as usize;
+        let end = if s + 1 < nseg {
+            head(2 + s).ok_or(RenderError::Truncated)? as usize
+        } else {
+            data.len()
+        };
+        let seg = data
+            .get(start..end.min(data.len()).max(start))
+            .ok_or(RenderError::Truncated)?;
+        let plane = unpack_bits(seg, px);
+        let sample = s / bytes_per;
+        let shift = 8 * (bytes_per - 1 - s % bytes_per);
+        for (i, &b) in plane.iter().enumerate() {
+            raw[i * spp + sample] |= u32::from(b) << shift;
+        }
+    }
+    let shift = a.high_bit + 1 - a.bits_stored;
+    if spp == 1 {
+        let vals = raw
+            .iter()
+            .map(|&r| stored(r, a.bits_stored, shift, a.signed))
+            .collect();
+        return Ok(Decoded {
+            rows: a.rows,
+            cols: a.cols,
+            samples: Samples::Stored(vals),
+            decoder: "rle",
+        });
+    }
+    let bits = a.bits_stored.min(16);
+    let down = a.bits_stored.saturating_sub(16);
+    let data = raw.iter().map(|&r| ((r >> shift) >> down) as u16).collect();
+    Ok(Decoded {
+        rows: a.rows,
+        cols: a.cols,
+        samples: Samples::Color {
+            data,
+            bits,
+            rgb: false,
+        },
+        decoder: "rle",
+    })
+}
+
+/// PackBits, stopping at `want` bytes; a short segment is padded with zeros.
+fn unpack_bits(seg: &[u8], want: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(want);
+    let mut i = 0;
+    while i < seg.len() && out.len() < want {
+        let n = seg[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let len = n as usize + 1;
+            let end = (i + len).min(seg.len());
+            out.extend_from_slice(&seg[i..end]);
+            i = end;
+        } else if n != -128 {
+            let len = (1 - n as isize) as usize;
+            if let Some(&b) = seg.get(i) {
+                out.extend(std::iter::repeat_n(b, len));
+            }
+            i += 1;
+        }
+    }
+    out.resize(want, 0);
+    out
+}
+
+/// The sample precision and the SOF marker of a JPEG stream.
+fn jpeg_sof(data: &[u8]) -> Option<(u8, u8)> {
+    let mut i = 2usize;
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    while i + 4 <= data.len() {
+        if data[i] != 0xFF {
+            return None;
+        }
+        let m = data[i + 1];
+        if m == 0xFF {
+            i += 1;
+            continue;
+        }
+        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+        if (0xC0..=0xCF).contains(&m) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
+            return data.get(i + 4).map(|&p| (p, m));
+        }
+        if m == 0xDA {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
+    let (precision, sof) = jpeg_sof(data)
+        .ok_or_else(|| RenderError::Corrupt("JPEG stream without a frame header".into()))?;
+    let ybr = a.photometric.starts_with("YBR");
+    if precision > 8 && sof != 0xC3 && sof != 0xC7 {
+        // 12-bit DCT (JPEG Extended, process 4): jpeg-decoder refuses it.
+        let limits = libjpeg_turbo_rs::DecodeLimits {
+            max_pixels: budget(a),
+            max_memory: Some(budget(a) * 16 + (1 << 20)),
+            ..Default::default()
+        };
+        let img = libjpeg_turbo_rs::precision::decompress_12bit_with_limits(data, &limits)
+            .map_err(|e| RenderError::Corrupt(format!("12-bit JPEG: {e}")))?;
+        let (w, h) = (img.width as u32, img.height as u32);
+        if u64::from(w) * u64::from(h) > MAX_SAMPLES {
+            return Err(RenderError::TooLarge("JPEG frame".into()));
+        }
+        let samples = if img.num_components == 1 {
+            Samples::Stored(
+                img.data
+                    .iter()
+                    .map(|&v| stored(v.max(0) as u32, a.bits_stored.min(12), 0, a.signed))
+                    .collect(),
+            )
+        } else if img.num_components == 3 {
+            Samples::Color {
+                data: img.data.iter().map(|&v| v.clamp(0, 4095) as u16).collect(),
+                bits: 12,
+                rgb: true,
+            }
+        } else {
+            return Err(RenderError::Unsupported(format!(
+                "12-bit JPEG with {} components",
+                img.num_components
+            )));
+        };
+        return Ok(Decoded {
+            rows: h,
+            cols: w,
+            samples,
+            decoder: "libjpeg-turbo-rs (12-bit)",
+        });
+    }
+    let mut dec = jpeg_decoder::Decoder::new(data);
+    dec.set_max_decoding_buffer_size((budget(a) * 2) as usize);
+    if a.spp == 3 {
+        // PS3.5 8.2.1: the photometric interpretation says whether the stream is YCbCr
+        dec.set_color_transform(if ybr {
+            jpeg_decoder::ColorTransform::YCbCr
+        } else {
+            jpeg_decoder::ColorTransform::RGB
+        });
+    }
+    let pixels = dec
+        .decode()
+        .map_err(|e| RenderError::Corrupt(format!("JPEG: {e}")))?;
+    let info = dec
+        .info()
+        .ok_or_else(|| RenderError::Corrupt("JPEG without a frame header".into()))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let n = w as usize * h as usize;
+    let samples = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => Samples::Stored(
+            pixels
+                .iter()
+                .take(n)
+                .map(|&v| stored(u32::from(v), a.bits_stored.min(8), 0, a.signed))
+                .collect(),
+        ),
+        jpeg_decoder::PixelFormat::L16 => Samples::Stored(
+            pixels
+                .chunks_exact(2)
+                .take(n)
+                .map(|c| {
+                    stored(
+                        // jpeg-decoder writes 16-bit samples in native byte order (not big
+                        // endian as its PixelFormat docs say)
+                        u32::from(u16::from_ne_bytes([c[0], c[1]])),
+                        a.bits_stored,
+                        0,
+                        a.signed,
+                    )
+                })
+                .collect(),
+        ),
+        jpeg_decoder::PixelFormat::RGB24 => Samples::Color {
+            data: pixels.iter().take(n * 3).map(|&v| u16::from(v)).collect(),
+            bits: 8,
+            rgb: true,
+        },
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            return Err(RenderError::Unsupported("CMYK JPEG".into()));
+        }
+    };
+    let len = match &samples {
+        Samples::Stored(v) => v.len(),
+        Samples::Color { data, .. } => data.len() / 3,
+    };
+    if len < n {
+        return Err(RenderError::Corrupt(
+            "JPEG decoded fewer pixels than its header says".into(),
+        ));
+    }
+    let decoder = if sof == 0xC3 {
+        "jpeg-decoder (lossless)"
+    } else {
+        "jpeg-decoder"
+    };
+    Ok(Decoded {
+        rows: h,
+        cols: w,
+        samples,
+        decoder,
+    })
+}
+
+fn jls(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
+    let img = jpegls::decode(data, budget(a))?;
+    let samples = match img.components {
+        1 => Samples::Stored(
+            img.samples
+                .iter()
+                .map(|&v| stored(u32::from(v), a.bits_stored, 0, a.signed))
+                .collect(),
+        ),
+        3 => Samples::Color {
+            data: img.samples,
+            bits: u16::from(img.precision),
+            rgb: a.photometric == "RGB",
+        },
+        n => {
+            return Err(RenderError::Unsupported(format!(
+                "JPEG-LS with {n} components"
+            )));
+        }
+    };
+    Ok(Decoded {
+        rows: img.height,
+        cols: img.width,
+        samples,
+        decoder: "jpeg-ls (built in)",
+    })
+}
+
+fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderError> {
+    // openjpeg allocates what the code stream's SIZ marker says: check that first.
+    if let Some((w, h, c)) = j2k_siz(data)
+        && u64::from(w) * u64::from(h) * u64::from(c) > budget(a)
+    {
+        return Err(RenderError::Corrupt(format!(
+            "JPEG 2000 code stream says {w}x{h}x{c}, larger than the image"
+        )));
+    }
+    // Decode at a reduced resolution when the thumbnail is much smaller than the image.
+    let mut reduce = 0u32;
+    while reduce < 5 && (a.rows.max(a.cols) >> (reduce + 1)) >= max_side.max(1) {
+        reduce += 1;
+    }
+    let decode =
+        |r: u32| jpeg2k::Image::from_bytes_with(data, jpeg2k::DecodeParameters::new().reduce(r));
+    let img = match decode(reduce) {
+        Ok(img) => img,
+        Err(_) if reduce > 0 => {
+            decode(0).map_err(|e| RenderError::Corrupt(format!("JPEG 2000: {e}")))?
+        }
+        Err(e) => return Err(RenderError::Corrupt(format!("JPEG 2000: {e}"))),
+    };
+    let comps = img.components();
+    let first = comps
+        .first()
+        .ok_or_else(|| RenderError::Corrupt("JPEG 2000 without components".into()))?;
+    let (w, h) = (first.width(), first.height());
+    let n = w as usize * h as usize;
+    if u64::from(w) * u64::from(h) > MAX_SAMPLES || n == 0 {
+        return Err(RenderError::TooLarge("JPEG 2000 frame".into()));
+    }
+    let to_stored = |c: &jpeg2k::ImageComponent| -> Vec<f32> {
+        let signed_stream = c.is_signed();
+        c.data()
+            .iter()
+            .take(n)
+            .map(|&v| {
+                if signed_stream {
+                    v as f32
+                } else if a.signed && v >= 0 && (v as u64) < (1u64 << a.bits_stored) {
+                    // unsigned stream in a signed image (J2K_pixelrep_mismatch): Bits Stored rules
+                    stored(v as u32, a.bits_stored, 0, true)
+                } else {
+                    v as f32
+                }
+            })
+            .collect()
+    };
+    let samples = if comps.len() == 1 || a.spp == 1 {
+        Samples::Stored(to_stored(first))
+    } else if comps.len() >= 3 {
+        if comps[..3].iter().any(|c| c.width() != w || c.height() != h) {
+            return Err(RenderError::Unsupported(
+                "JPEG 2000 with subsampled components".into(),
+            ));
+        }
+        let prec = comps[..3]
+            .iter()
+            .map(|c| c.precision())
+            .max()
+            .unwrap_or(8)
+            .clamp(1, 16) as u16;
+        let mut data = vec![0u16; n * 3];
+        for (ci, c) in comps[..3].iter().enumerate() {
+            for (i, &v) in c.data().iter().take(n).enumerate() {
+                data[i * 3 + ci] = v.clamp(0, i32::from(u16::MAX)) as u16;
+            }
+        }
+        // openjpeg undoes the multi-component transform itself (YBR_RCT / YBR_ICT)
+        let rgb = !matches!(a.photometric.as_str(), "YBR_FULL" | "YBR_FULL_422");
+        Samples::Color {
+            data,
+            bits: prec,
+            rgb,
+        }
+    } else {
+        return Err(RenderError::Unsupported(format!(
+            "JPEG 2000 with {} components",
+            comps.len()
+        )));
+    };
+    if let Samples::Stored(v) = &samples
+        && v.len() < n
+    {
+        return Err(RenderError::Corrupt(
+            "JPEG 2000 component shorter than the image".into(),
+        ));
+    }
+    Ok(Decoded {
+        rows: h,
+        cols: w,
+        samples,
+        decoder: "openjp2",
+    })
+}
+
+/// Width, height and components from a JPEG 2000 code stream's SIZ marker (found in a JP2
+/// wrapper too).
+fn j2k_siz(data: &[u8]) -> Option<(u32, u32, u32)> {
+    let at = data
+        .windows(4)
+        .take(4096)
+        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?;
+    let siz = data.get(at + 4..at + 42)?;
+    let be32 = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
+    let (x, y, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
+    let c = u32::from(u16::from_be_bytes([siz[36], siz[37]]));
+    Some((x.saturating_sub(xo), y.saturating_sub(yo), c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_mask_and_sign_extend() {
+        // 12 bits stored in 16, high bit 11, signed: 0x0FFF is -1, 0x0800 is -2048
+        assert_eq!(stored(0x0FFF, 12, 0, true), -1.0);
+        assert_eq!(stored(0x0800, 12, 0, true), -2048.0);
+        assert_eq!(stored(0x07FF, 12, 0, true), 2047.0);
+        // garbage above the high bit (overlay bits) is masked off
+        assert_eq!(stored(0xF123, 12, 0, false), 0x123 as f32);
+        // high bit 15 with 12 bits stored: the value sits in the top bits
+        assert_eq!(stored(0xABC0, 12, 4, false), 0xABC as f32);
+        assert_eq!(stored(0xFFFF_FFFF, 32, 0, true), -1.0);
+        assert_eq!(stored(0xFFFF_FFFF, 32, 0, false), 4_294_967_295.0);
+    }
+
+    #[test]
+    fn packbits() {
+        // literal run of 3, replicate 'x' 4 times, no-op, literal 1
+        let seg = [2u8, b'a', b'b', b'c', (-3i8) as u8, b'x', 0x80, 0, b'z'];
+        assert_eq!(unpack_bits(&seg, 8), b"abcxxxxz".to_vec());
+        // truncated and over-long input never panics and yields exactly `want` bytes
+        assert_eq!(unpack_bits(&[127], 5), vec![0; 5]);
+        assert_eq!(unpack_bits(&[(-127i8) as u8, 7], 3), vec![7, 7, 7]);
+    }
+
+    #[test]
+    fn jpeg_sof_precision() {
+        let mut s = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC1, 0, 11, 12];
+        s.extend_from_slice(&[0; 10]);
+        assert_eq!(jpeg_sof(&s), Some((12, 0xC1)));
+        assert_eq!(jpeg_sof(&[0xFF, 0xD8, 0xFF]), None);
+        assert_eq!(jpeg_sof(b"not a jpeg"), None);
+    }
+}

@@ -1,0 +1,136 @@
+//! One thumbnail per series, in parallel: the representative instance is the middle one by
+//! Instance Number (the catalog's order), and within it the middle frame. Objects without
+//! pixels get a labelled tile naming what they are; an image that cannot be drawn gets a tile
+//! saying why. Encapsulated PDF reports are taken out whole so they travel readable.
+
+use super::{RenderOptions, RenderSource, describe_non_image, encode_jpeg, placeholder, render};
+use crate::catalog::{Catalog, Series};
+use crate::scan::Instance;
+use dicom_dictionary_std::tags;
+use rayon::prelude::*;
+use std::io::{Read, Seek, SeekFrom};
+
+pub const ENCAPSULATED_PDF: &str = "1.2.840.10008.5.1.4.1.1.104.1";
+/// Encapsulated documents larger than this are not taken out (the DICOM file still travels).
+const DOCUMENT_MAX: u64 = 256 * 1024 * 1024;
+const JPEG_QUALITY: u8 = 85;
+
+/// What the render stage made for one series.
+#[derive(Debug, Clone)]
+pub struct SeriesRender {
+    pub series_uid: String,
+    pub jpeg: Vec<u8>,
+    /// Set when `jpeg` is a placeholder: why there is no real preview.
+    pub placeholder_reason: Option<String>,
+    /// True when the reason is a failure (a broken image), not a non-image object.
+    pub failed: bool,
+    /// Encapsulated PDF documents of the series, as PDF bytes.
+    pub documents: Vec<Vec<u8>>,
+}
+
+/// Renders every series of the catalog; `tick` is called once per series.
+pub fn render_series(
+    catalog: &Catalog,
+    max_side: u32,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<SeriesRender> {
+    let series: Vec<&Series> = catalog.series().map(|(_, _, s)| s).collect();
+    series
+        .par_iter()
+        .map(|s| {
+            let r = render_one(s, max_side);
+            tick();
+            r
+        })
+        .collect()
+}
+
+fn render_one(series: &Series, max_side: u32) -> SeriesRender {
+    let documents = series
+        .instances
+        .iter()
+        .filter(|i| i.object.attrs.sop_class_uid == ENCAPSULATED_PDF)
+        .filter_map(|i| encapsulated_document(i).ok())
+        .collect();
+    let (jpeg, placeholder_reason, failed) = match representative(series) {
+        Some(inst) => {
+            let src = RenderSource {
+                path: &inst.source,
+                dataset_offset: inst.object.dataset_offset,
+                transfer_syntax_uid: &inst.object.transfer_syntax_uid,
+            };
+            let opts = RenderOptions {
+                max_side,
+                frame: None,
+            };
+            match render(&src, &opts) {
+                Ok(img) => (encode_jpeg(&img, JPEG_QUALITY), None, false),
+                Err(e) => {
+                    let why = e.to_string();
+                    let tile = placeholder("No preview", &why, max_side);
+                    (encode_jpeg(&tile, JPEG_QUALITY), Some(why), true)
+                }
+            }
+        }
+        None => {
+            let first = series.instances.first();
+            let what = first
+                .and_then(|i| describe_non_image(&i.object.attrs.sop_class_uid))
+                .unwrap_or("Not an image");
+            let tile = placeholder(what, &series.modality, max_side);
+            (
+                encode_jpeg(&tile, JPEG_QUALITY),
+                Some(format!("{what} (no pixels to show)")),
+                false,
+            )
+        }
+    };
+    SeriesRender {
+        series_uid: series.uid.clone(),
+        jpeg,
+        placeholder_reason,
+        failed,
+        documents,
+    }
+}
+
+/// The middle instance that has pixel data, in Instance Number order.
+fn representative(series: &Series) -> Option<&Instance> {
+    let images: Vec<&Instance> = series
+        .instances
+        .iter()
+        .filter(|i| i.object.attrs.has_pixel_data)
+        .collect();
+    images.get(images.len() / 2).copied()
+}
+
+/// Reads the Encapsulated Document (0042,0011) of a PDF object.
+fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
+    if inst.object.size > DOCUMENT_MAX {
+        return Err("document too large".into());
+    }
+    let mut f = crate::scan::open_source(&inst.source).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::Start(inst.object.dataset_offset))
+        .map_err(|e| e.to_string())?;
+    let ts = crate::preflight::Encoding::for_transfer_syntax(&inst.object.transfer_syntax_uid);
+    if ts.deflated {
+        return Err("deflated documents are not taken out".into());
+    }
+    let mut bytes = Vec::new();
+    f.take(DOCUMENT_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    // The scan validated every length of this dataset, so the parser sees sane input.
+    let obj = crate::scan::read_dataset(&bytes, ts).map_err(|e| e.to_string())?;
+    let mut pdf = obj
+        .get(tags::ENCAPSULATED_DOCUMENT)
+        .ok_or("no encapsulated document")?
+        .to_bytes()
+        .map_err(|e| e.to_string())?
+        .into_owned();
+    // The value is padded to even length with a NUL after %%EOF.
+    if pdf.last() == Some(&0) {
+        pdf.pop();
+    }
+    Ok(pdf)
+}

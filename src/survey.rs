@@ -1,0 +1,233 @@
+//! The front half of the pipeline, shared by `scan` and `pack`: discover → scan → catalog, and
+//! the cross-check of what a disc's DICOMDIR promises against what is really there.
+//!
+//! Every input file ends in exactly one place: an instance of the catalog, a duplicate kept
+//! once, `ignored` (not DICOM, by content), or `skipped` (DICOM that cannot be used, with the
+//! reason). Nothing is dropped silently.
+
+use crate::catalog::{self, Catalog};
+use crate::dicomdir;
+use crate::discover::{self, InputError};
+use crate::scan::{self, Instance, Scanned, Unused};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Default)]
+pub struct Survey {
+    pub catalog: Catalog,
+    /// DICOM input that cannot be used (the reason for exit code 3).
+    pub skipped: Vec<Unused>,
+    /// Not DICOM, or deliberately not used (directory files, special files).
+    pub ignored: Vec<Unused>,
+    pub warnings: Vec<String>,
+    /// How many files were looked at.
+    pub files_seen: usize,
+}
+
+impl Survey {
+    /// True when some DICOM input could not be used.
+    pub fn incomplete(&self) -> bool {
+        !self.skipped.is_empty()
+    }
+}
+
+/// Runs discover, scan and catalog over the inputs. `tick` is called once per file scanned,
+/// after `total` is called with the number of files.
+pub fn survey(
+    inputs: &[PathBuf],
+    total: &dyn Fn(usize),
+    tick: &(dyn Fn() + Sync),
+) -> Result<Survey, InputError> {
+    let found = discover::discover(inputs)?;
+    total(found.candidates.len());
+    let scanned = scan::scan_all(&found.candidates, tick);
+
+    let mut s = Survey {
+        files_seen: found.candidates.len() + found.ignored.len(),
+        ignored: found.ignored,
+        skipped: found.unreadable,
+        ..Survey::default()
+    };
+    let mut instances = Vec::new();
+    let mut directories = Vec::new();
+    for outcome in scanned {
+        match outcome {
+            Scanned::Instance(i) => instances.push(*i),
+            Scanned::Directory(d) => directories.push(*d),
+            Scanned::Ignored(u) => s.ignored.push(u),
+            Scanned::Skipped(u) => s.skipped.push(u),
+        }
+    }
+    for inst in &instances {
+        for w in &inst.object.warnings {
+            s.warnings.push(format!("{}: {w}", inst.source.display()));
+        }
+    }
+    cross_check(&directories, &instances, &mut s);
+    for d in &directories {
+        s.ignored.push(Unused {
+            path: d.source.clone(),
+            reason: "a DICOM directory file (DICOMDIR): read as a table of contents; the package gets its own".into(),
+        });
+    }
+    s.catalog = catalog::build(instances);
+    s.skipped.extend(s.catalog.conflicts.iter().cloned());
+    for d in &s.catalog.duplicates {
+        s.ignored.push(Unused {
+            path: d.dropped.clone(),
+            reason: format!("an identical copy of {}; included once", d.kept.display()),
+        });
+    }
+    s.warnings
+        .extend(s.catalog.identity_warnings.iter().cloned());
+    s.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    s.ignored.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(s)
+}
+
+/// Folds a path component the way discs mangle them: case, ISO 9660 `;1` versions, a
+/// trailing dot.
+fn fold(component: &str) -> String {
+    let mut c = component.to_ascii_uppercase();
+    if let Some(pos) = c.rfind(';')
+        && c[pos + 1..].bytes().all(|b| b.is_ascii_digit())
+    {
+        c.truncate(pos);
+    }
+    while c.ends_with('.') {
+        c.pop();
+    }
+    c
+}
+
+fn folded(path: &Path) -> Vec<String> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(fold(&s.to_string_lossy())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks each directory file against the files found: what it lists must be there (and be
+/// the same object); what is there should be listed. A file named DICOMDIR is the disc's
+/// table of contents and a missing file it lists is lost data; other directory files (such
+/// as Philips' DIRFILE) are hints, and their gaps are warnings.
+fn cross_check(directories: &[Instance], instances: &[Instance], s: &mut Survey) {
+    if directories.is_empty() {
+        return;
+    }
+    let by_path: BTreeMap<Vec<String>, &Instance> =
+        instances.iter().map(|i| (folded(&i.source), i)).collect();
+    let skipped_paths: BTreeSet<Vec<String>> = s
+        .skipped
+        .iter()
+        .chain(s.ignored.iter())
+        .map(|u| folded(&u.path))
+        .collect();
+    let mut referenced: BTreeSet<Vec<String>> = BTreeSet::new();
+    let mut primary_roots = Vec::new();
+
+    for d in directories {
+        let is_primary = d
+            .source
+            .file_name()
+            .is_some_and(|n| fold(&n.to_string_lossy()) == "DICOMDIR");
+        let base = d.source.parent().unwrap_or(Path::new(""));
+        let bytes = match read_limited(&d.source) {
+            Ok(b) => b,
+            Err(e) => {
+                s.warnings
+                    .push(format!("{}: cannot be read again: {e}", d.source.display()));
+                continue;
+            }
+        };
+        let dir = match dicomdir::read(&bytes) {
+            Ok(dir) => dir,
+            Err(e) => {
+                s.warnings.push(format!(
+                    "{}: this DICOM directory cannot be read ({e}); the disc is read without it",
+                    d.source.display()
+                ));
+                continue;
+            }
+        };
+        if is_primary {
+            primary_roots.push(folded(base));
+        }
+        for w in &dir.warnings {
+            s.warnings.push(format!("{}: {w}", d.source.display()));
+        }
+        for rec in &dir.records {
+            let Some(components) = &rec.file_id else {
+                continue;
+            };
+            if components
+                .iter()
+                .any(|c| c.is_empty() || c == "." || c == ".." || c.contains(['/', '\\', ':']))
+            {
+                s.warnings.push(format!(
+                    "{}: lists {:?}, a path leading outside the disc; not followed",
+                    d.source.display(),
+                    components.join("\\")
+                ));
+                continue;
+            }
+            let mut key = folded(base);
+            key.extend(components.iter().map(|c| fold(c)));
+            referenced.insert(key.clone());
+            let shown = base.join(components.join("/"));
+            match by_path.get(&key) {
+                Some(inst) => {
+                    if let Some(uid) = &rec.sop_instance_uid
+                        && *uid != inst.object.attrs.sop_instance_uid
+                    {
+                        s.warnings.push(format!(
+                            "{}: the DICOMDIR expects SOP Instance UID {uid}, the file has {}",
+                            inst.source.display(),
+                            inst.object.attrs.sop_instance_uid
+                        ));
+                    }
+                }
+                None if skipped_paths.contains(&key) => {
+                    // Already reported with its own reason; say that the DICOMDIR expected it.
+                    s.warnings.push(format!(
+                        "{}: listed in the DICOMDIR as an image, but not usable (see above)",
+                        shown.display()
+                    ));
+                }
+                None if is_primary => s.skipped.push(Unused {
+                    path: shown,
+                    reason: "listed in the DICOMDIR but missing from the disc".into(),
+                }),
+                None => s.warnings.push(format!(
+                    "{}: listed in {} but missing",
+                    shown.display(),
+                    d.source.display()
+                )),
+            }
+        }
+    }
+    let unlisted: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| {
+            let key = folded(&i.source);
+            primary_roots.iter().any(|r| key.starts_with(r)) && !referenced.contains(&key)
+        })
+        .collect();
+    for i in unlisted {
+        s.warnings.push(format!(
+            "{}: a DICOM file the DICOMDIR does not list; included anyway",
+            i.source.display()
+        ));
+    }
+}
+
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    scan::open_source(path)?
+        .take(512 * 1024 * 1024)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}

@@ -1,0 +1,267 @@
+//! `dicompack verify` must catch tampering: each tampered package is built from a good package of
+//! the sample disc, as a ZIP and as an extracted folder, and must give exit 1 and a `FAILED:`
+//! verdict naming the damaged file. The untouched package (and one rewritten by our own ZIP code
+//! without changes, the control for the harness) must give exit 0 and `OK:`. Needs only the binary.
+
+mod support;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use support::*;
+
+type Entries = Vec<(String, Vec<u8>)>;
+
+fn good() -> &'static Packed {
+    static P: OnceLock<Packed> = OnceLock::new();
+    P.get_or_init(|| {
+        let p = pack("cli_verify_good", &[&sample_disc()], &[]);
+        assert!(
+            matches!(p.run.code, 0 | 3),
+            "pack failed:\n{}",
+            p.run.describe()
+        );
+        p
+    })
+}
+
+fn entries() -> Entries {
+    read_zip(&good().zip)
+}
+
+/// The largest DICOM file in the package (the CT): the file we damage.
+fn target(e: &Entries) -> String {
+    e.iter()
+        .filter(|(n, _)| n.starts_with("DICOM/"))
+        .max_by_key(|(_, d)| d.len())
+        .unwrap()
+        .0
+        .clone()
+}
+
+fn write_folder(dir: &Path, e: &Entries) {
+    for (name, data) in e {
+        let p = dir.join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+}
+
+fn verify(pkg: &Path) -> Run {
+    dicompack(&["verify", pkg.to_str().unwrap()], pkg.parent().unwrap())
+}
+
+fn verdicts(run: &Run) -> (bool, bool) {
+    let ok = run.stdout.lines().any(|l| l.starts_with("OK:"));
+    let failed = run.stdout.lines().any(|l| l.starts_with("FAILED:"));
+    (ok, failed)
+}
+
+fn assert_ok(pkg: &Path) {
+    let run = verify(pkg);
+    let (ok, failed) = verdicts(&run);
+    assert!(
+        run.code == 0 && ok && !failed,
+        "verify {} should pass:\n{}",
+        pkg.display(),
+        run.describe()
+    );
+}
+
+fn assert_failed(pkg: &Path, mentions: &[&str]) {
+    let run = verify(pkg);
+    let (ok, failed) = verdicts(&run);
+    assert!(
+        run.code == 1 && failed && !ok,
+        "verify {} should fail with exit 1 and FAILED:\n{}",
+        pkg.display(),
+        run.describe()
+    );
+    for m in mentions {
+        assert!(
+            run.all_text().contains(m),
+            "verify {} does not name {m}:\n{}",
+            pkg.display(),
+            run.describe()
+        );
+    }
+}
+
+/// Build the tampered package both as a ZIP and as a folder, and check both fail.
+fn tampered(name: &str, mentions: &[&str], f: impl Fn(&mut Entries)) {
+    let mut e = entries();
+    f(&mut e);
+    let dir = scratch(&format!("cli_verify_{name}"));
+    let zip = dir.join("PKG.ZIP");
+    write_zip(&zip, &e);
+    assert_failed(&zip, mentions);
+    let folder = dir.join("PKG");
+    write_folder(&folder, &e);
+    assert_failed(&folder, mentions);
+}
+
+/// Recompute SHA256.TXT for the current entries: drop lines for files that are gone, fix sums.
+fn refresh_sums(e: &mut Entries) {
+    let text =
+        String::from_utf8(e.iter().find(|(n, _)| n == "SHA256.TXT").unwrap().1.clone()).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        let (_, name) = line.split_once("  ").unwrap();
+        if let Some((_, data)) = e.iter().find(|(n, _)| n == name) {
+            out.push_str(&format!("{}  {}\n", sha256_hex(data), name));
+        }
+    }
+    e.iter_mut().find(|(n, _)| n == "SHA256.TXT").unwrap().1 = out.into_bytes();
+}
+
+fn edit_manifest(e: &mut Entries, f: impl Fn(&mut Value)) {
+    let m = e.iter_mut().find(|(n, _)| n == "MANIFEST.JSN").unwrap();
+    let mut v: Value = serde_json::from_slice(&m.1).unwrap();
+    f(&mut v);
+    m.1 = serde_json::to_vec_pretty(&v).unwrap();
+}
+
+#[test]
+fn good_package_verifies_as_zip_and_folder() {
+    let p = good();
+    assert_ok(&p.zip);
+    assert_ok(&p.tree);
+    // Control: our own rewrite of the ZIP, unchanged, still passes, so the failures below come
+    // from the tampering and not from how we write ZIPs.
+    let dir = scratch("cli_verify_control");
+    let zip = dir.join("PKG.ZIP");
+    write_zip(&zip, &entries());
+    assert_ok(&zip);
+    let folder = dir.join("PKG");
+    write_folder(&folder, &entries());
+    assert_ok(&folder);
+}
+
+#[test]
+fn catches_one_flipped_byte_in_a_dicom_file() {
+    let t = target(&entries());
+    tampered("flipped_byte", &[&t], |e| {
+        let d = &mut e.iter_mut().find(|(n, _)| *n == t).unwrap().1;
+        let at = d.len() - 100; // inside the pixel data: the file still parses
+        d[at] ^= 0x01;
+    });
+}
+
+#[test]
+fn catches_a_missing_file() {
+    let t = target(&entries());
+    tampered("missing_file", &[&t], |e| e.retain(|(n, _)| *n != t));
+}
+
+#[test]
+fn catches_an_extra_file() {
+    tampered("extra_text", &["EXTRA.TXT"], |e| {
+        e.push(("EXTRA.TXT".into(), b"hello\n".to_vec()))
+    });
+    // A valid DICOM file, unlisted everywhere: only "no file is unlisted" catches it.
+    let t = target(&entries());
+    tampered("extra_dicom", &["DICOM/ZZEXTRA"], |e| {
+        let copy = e.iter().find(|(n, _)| *n == t).unwrap().1.clone();
+        e.push(("DICOM/ZZEXTRA".into(), copy));
+    });
+}
+
+#[test]
+fn catches_a_renamed_file() {
+    let t = target(&entries());
+    let renamed = format!("{}/ZZZZZZZZ", t.rsplit_once('/').unwrap().0);
+    tampered("renamed_file", &[&t, &renamed], |e| {
+        e.iter_mut().find(|(n, _)| *n == t).unwrap().0 = renamed.clone();
+    });
+}
+
+#[test]
+fn catches_a_truncated_zip() {
+    let good = fs::read(&good().zip).unwrap();
+    let dir = scratch("cli_verify_truncated");
+    for (label, len) in [
+        ("half", good.len() / 2),
+        ("tail", good.len() - 30),
+        ("head", 100),
+    ] {
+        let zip: PathBuf = dir.join(format!("{label}.ZIP"));
+        fs::write(&zip, &good[..len]).unwrap();
+        assert_failed(&zip, &[]);
+    }
+}
+
+#[test]
+fn catches_a_dicomdir_pointing_to_a_missing_file() {
+    // Remove a DICOM file and every other trace of it (SHA256.TXT line, manifest entry), so the
+    // checksums and the manifest agree: only the DICOMDIR still references it.
+    let t = target(&entries());
+    tampered("dicomdir_dangling", &[&t], |e| {
+        e.retain(|(n, _)| *n != t);
+        let t2 = t.clone();
+        edit_manifest(e, move |m| {
+            m["instances"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|i| i["path"].as_str() != Some(&t2));
+        });
+        refresh_sums(e);
+    });
+}
+
+#[test]
+fn catches_a_uid_changed_with_checksums_fixed() {
+    // Change the SOP Instance UID inside one file (every copy: meta and dataset, same length) and
+    // fix SHA256.TXT and the manifest's sha256/size: the file no longer matches the DICOMDIR.
+    let e0 = entries();
+    let t = target(&e0);
+    let uid = manifest_instances(
+        &serde_json::from_slice(&e0.iter().find(|(n, _)| n == "MANIFEST.JSN").unwrap().1).unwrap(),
+    )
+    .into_iter()
+    .find(|i| i.path == t)
+    .unwrap()
+    .sop_instance_uid;
+    let last = uid.as_bytes()[uid.len() - 1];
+    let new_uid = format!(
+        "{}{}",
+        &uid[..uid.len() - 1],
+        if last == b'1' { '2' } else { '1' }
+    );
+    tampered("uid_changed", &[&t], |e| {
+        let d = &mut e.iter_mut().find(|(n, _)| *n == t).unwrap().1;
+        let mut count = 0;
+        let mut i = 0;
+        while let Some(pos) = d[i..].windows(uid.len()).position(|w| w == uid.as_bytes()) {
+            d[i + pos..i + pos + uid.len()].copy_from_slice(new_uid.as_bytes());
+            i += pos + uid.len();
+            count += 1;
+        }
+        assert!(
+            count >= 2,
+            "expected the UID in the meta header and the dataset, found {count}"
+        );
+        let (sum, size) = (sha256_hex(d), d.len());
+        let (t2, nu) = (t.clone(), new_uid.clone());
+        edit_manifest(e, move |m| {
+            for i in m["instances"].as_array_mut().unwrap() {
+                if i["path"].as_str() == Some(&t2) {
+                    i["sha256"] = sum.clone().into();
+                    i["size"] = size.into();
+                    i["sop_instance_uid"] = nu.clone().into();
+                }
+            }
+        });
+        refresh_sums(e);
+    });
+}
+
+#[test]
+fn verify_missing_package_is_a_usage_error() {
+    let run = dicompack(&["verify", "/nonexistent/dicompack-no-such.zip"], &repo());
+    assert!(matches!(run.code, 1 | 2), "{}", run.describe());
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("OK:")),
+        "{}",
+        run.describe()
+    );
+}
