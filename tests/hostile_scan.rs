@@ -336,3 +336,21 @@ fn hostile_fs_twenty_thousand_entries() {
     eprintln!("20,000 entries scanned in {:?}", out.elapsed);
     report("20,000 entries", &f.into_iter().map(|x| format!("20,000 entries: {x}")).collect::<Vec<_>>());
 }
+
+/// `dicompack scan … --json | head -1`: the reader goes away before the JSON is written. A
+/// closed stdout is not a reason to panic (exit 101).
+#[test]
+fn hostile_cli_stdout_closed_early() {
+    let disc = hostile().join("scan/headerless_implicit_valid");
+    let mut child = std::process::Command::new(bin())
+        .args(["scan", disc.to_str().expect("utf-8"), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take()); // close the read end at once: every write gets EPIPE
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(101), "panicked on a closed stdout: {}", tail(&stderr));
+    assert!(!stderr.contains("panicked"), "panicked on a closed stdout: {}", tail(&stderr));
+}
