@@ -354,3 +354,66 @@ fn hostile_cli_stdout_closed_early() {
     assert_ne!(out.status.code(), Some(101), "panicked on a closed stdout: {}", tail(&stderr));
     assert!(!stderr.contains("panicked"), "panicked on a closed stdout: {}", tail(&stderr));
 }
+
+/// The 1 GiB address-space bound can pass for the wrong reason: a 2 KB file that makes the
+/// parser ask for 1.4 GB fails that allocation gracefully under the bound, and the scan "passes".
+/// So also measure what each input really costs: under a 2 GiB bound (so a real 4 GiB request
+/// still cannot hurt the machine), peak RSS must stay under 512 MiB. Needs GNU time.
+#[test]
+fn hostile_scan_peak_rss() {
+    if !Path::new("/usr/bin/time").exists() {
+        eprintln!("note: /usr/bin/time (GNU time) missing: the peak-RSS check was NOT run");
+        return;
+    }
+    const BUDGET_KIB: u64 = 512 * 1024;
+    let mut inputs = Vec::new();
+    for case in expected()["scan"].as_array().expect("scan cases") {
+        inputs.push(hostile().join("scan").join(case["case"].as_str().expect("case")));
+    }
+    for t in ["scan_bytes", "upstream_dicom_object"] {
+        for e in std::fs::read_dir(repo().join("fuzz/regressions").join(t)).into_iter().flatten().flatten() {
+            if !e.file_name().to_string_lossy().starts_with('.') {
+                inputs.push(e.path());
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    for input in inputs {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let disc = tmp.path().join("disc");
+        if input.is_dir() {
+            copy_dir(&input, &disc);
+        } else {
+            std::fs::create_dir(&disc).expect("mkdir");
+            std::fs::copy(&input, disc.join("INPUT.DCM")).expect("copy");
+        }
+        let rss = tmp.path().join("rss.txt");
+        let mut run = Run::new(tmp.path(), &["scan", disc.to_str().expect("utf-8"), "--json"]);
+        run.bound = 2 << 30;
+        run.rss_file = Some(rss.clone());
+        let out = run.go();
+        let name = input.strip_prefix(repo()).unwrap_or(&input).display().to_string();
+        failures.extend(out.process_failures().into_iter().map(|x| format!("{name}: {x}")));
+        match peak_rss_kib(&rss) {
+            Some(k) if k > BUDGET_KIB => failures.push(format!(
+                "{name}: peak RSS {} MiB for a {}-byte input (budget 512 MiB)",
+                k / 1024,
+                dir_bytes(&disc)
+            )),
+            Some(_) => {}
+            None => failures.push(format!("{name}: no peak RSS from GNU time")),
+        }
+    }
+    report("peak RSS", &failures);
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}

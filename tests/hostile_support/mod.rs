@@ -111,6 +111,10 @@ pub struct Run<'a> {
     /// Run as this uid/gid via `setpriv` (root only), to make file permissions real.
     pub as_uid: Option<u32>,
     pub program: Option<PathBuf>,
+    /// Address-space bound for this run (default 1 GiB).
+    pub bound: u64,
+    /// Measure peak RSS with GNU time into this file (see `peak_rss_kib`).
+    pub rss_file: Option<PathBuf>,
 }
 
 impl<'a> Run<'a> {
@@ -121,6 +125,8 @@ impl<'a> Run<'a> {
             timeout: TIMEOUT,
             as_uid: None,
             program: None,
+            bound: MEMORY_BOUND_BYTES,
+            rss_file: None,
         }
     }
     pub fn timeout(mut self, t: Duration) -> Self {
@@ -132,6 +138,9 @@ impl<'a> Run<'a> {
     pub fn go_with(self, during: impl FnOnce()) -> Outcome {
         let program = self.program.clone().unwrap_or_else(bin);
         let mut argv: Vec<String> = Vec::new();
+        if let Some(f) = &self.rss_file {
+            argv.extend(["/usr/bin/time".into(), "-f".into(), "%M".into(), "-o".into(), f.display().to_string()]);
+        }
         if let Some(uid) = self.as_uid {
             argv.extend([
                 "setpriv".into(),
@@ -141,13 +150,13 @@ impl<'a> Run<'a> {
             ]);
         }
         if have("prlimit") {
-            argv.extend(["prlimit".into(), format!("--as={MEMORY_BOUND_BYTES}"), "--".into()]);
+            argv.extend(["prlimit".into(), format!("--as={}", self.bound), "--".into()]);
             argv.push(program.display().to_string());
         } else {
             argv.extend([
                 "sh".into(),
                 "-c".into(),
-                format!("ulimit -v {} && exec \"$0\" \"$@\"", MEMORY_BOUND_BYTES / 1024),
+                format!("ulimit -v {} && exec \"$0\" \"$@\"", self.bound / 1024),
                 program.display().to_string(),
             ]);
         }
@@ -211,6 +220,11 @@ impl<'a> Run<'a> {
     pub fn go(self) -> Outcome {
         self.go_with(|| {})
     }
+}
+
+/// Peak resident set size in KiB written by GNU time (`/usr/bin/time -f %M -o FILE`).
+pub fn peak_rss_kib(file: &Path) -> Option<u64> {
+    std::fs::read_to_string(file).ok()?.lines().rev().find_map(|l| l.trim().parse().ok())
 }
 
 /// Words in `any` (case-insensitive); true when `any` is empty.
