@@ -1,0 +1,181 @@
+//! `dicompack verify` and `dicompack extract` on hostile packages: testdata/hostile/package/*.zip
+//! (made by tools/make-hostile-corpus; outcomes in expected.json and EXPECTED.md) and a 1 GiB
+//! zip bomb made at test time. Verify must say FAILED (exit 1) in bounded memory; extract must
+//! refuse and write nothing outside its folder. Each test reports every failing case at once.
+
+mod hostile_support;
+
+use hostile_support::*;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// verify --json, verify (human), extract, extract --force: all the checks for one package.
+fn check_package(pkg: &Path, reason_any: &[String], forbid_abs: &[String], timeout: Duration) -> Vec<String> {
+    let mut f = Vec::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let pkg_copy = root.join("PKG.ZIP");
+    std::fs::copy(pkg, &pkg_copy).expect("copy package");
+    let pkg_s = pkg_copy.to_str().expect("utf-8");
+
+    // verify --json
+    let out = Run::new(root, &["verify", pkg_s, "--json"]).timeout(timeout).go();
+    let pf = out.process_failures();
+    let mut all_output = String::new();
+    if pf.is_empty() {
+        if out.code != Some(1) {
+            f.push(format!("verify --json: exit {:?}, expected 1; stderr: {}", out.code, tail(&out.stderr)));
+        }
+        if let Err(e) = out.json() {
+            f.push(format!("verify --json: {e}"));
+        }
+        all_output.push_str(&out.all_output_lower());
+    } else {
+        f.extend(pf.into_iter().map(|x| format!("verify --json: {x}")));
+    }
+
+    // verify, for people
+    let out = Run::new(root, &["verify", pkg_s]).timeout(timeout).go();
+    let pf = out.process_failures();
+    if pf.is_empty() {
+        if out.code != Some(1) {
+            f.push(format!("verify: exit {:?}, expected 1; stderr: {}", out.code, tail(&out.stderr)));
+        }
+        if !format!("{}{}", out.stdout, out.stderr).contains("FAILED:") {
+            f.push(format!("verify: no `FAILED:` in the output: {}", tail(&format!("{}{}", out.stdout, out.stderr))));
+        }
+        all_output.push_str(&out.all_output_lower());
+    } else {
+        f.extend(pf.into_iter().map(|x| format!("verify: {x}")));
+    }
+    if !all_output.is_empty() && !mentions_any(&all_output, reason_any) {
+        f.push(format!(
+            "verify output names none of {reason_any:?} (does it name the real problem?): {}",
+            truncate(&all_output.replace('\n', " | "), 400)
+        ));
+    }
+
+    // extract, then extract --force into a folder that already exists
+    for force in [false, true] {
+        let label = if force { "extract --force" } else { "extract" };
+        for p in forbid_abs {
+            let _ = std::fs::remove_file(p);
+        }
+        let cwd = root.join("cwd");
+        let outdir = root.join("out");
+        let _ = std::fs::remove_dir_all(&outdir);
+        std::fs::create_dir_all(&cwd).expect("mkdir cwd");
+        let sentinel = root.join("SENTINEL.TXT");
+        std::fs::write(&sentinel, b"sentinel: must stay exactly like this\n").expect("sentinel");
+        if force {
+            std::fs::create_dir_all(&outdir).expect("mkdir out");
+        }
+        let before = names(root);
+        let mut args = vec!["extract", pkg_s, outdir.to_str().expect("utf-8")];
+        if force {
+            args.push("--force");
+        }
+        let out = Run::new(&cwd, &args).timeout(timeout).go();
+        f.extend(out.process_failures().into_iter().map(|x| format!("{label}: {x}")));
+        if !out.timed_out && out.code == Some(0) {
+            f.push(format!("{label}: exit 0, expected a refusal"));
+        }
+        if std::fs::read(&sentinel).ok().as_deref() != Some(&b"sentinel: must stay exactly like this\n"[..]) {
+            f.push(format!("{label}: the sentinel file NEXT TO the extraction folder was changed or removed"));
+        }
+        let after: Vec<String> = names(root).into_iter().filter(|n| n != "out").collect();
+        let before: Vec<String> = before.into_iter().filter(|n| n != "out").collect();
+        if after != before {
+            f.push(format!("{label}: the folder around DIR changed: before {before:?}, after {after:?} — WROTE OUTSIDE DIR"));
+        }
+        let cwd_names = names(&cwd);
+        if !cwd_names.is_empty() {
+            f.push(format!("{label}: files appeared in the working directory: {cwd_names:?}"));
+        }
+        for p in forbid_abs {
+            if std::fs::symlink_metadata(p).is_ok() {
+                f.push(format!("{label}: {p} was created — WROTE TO AN ABSOLUTE PATH FROM THE ARCHIVE"));
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        for link in symlinks_under(&outdir) {
+            f.push(format!("{label}: left a symbolic link inside DIR: {link}"));
+        }
+    }
+    f
+}
+
+fn symlinks_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_symlink() {
+            found.push(format!("{} -> {:?}", e.path().display(), std::fs::read_link(e.path()).ok()));
+        } else if ft.is_dir() {
+            found.extend(symlinks_under(&e.path()));
+        }
+    }
+    found
+}
+
+#[test]
+fn hostile_packages_corpus() {
+    let exp = expected();
+    let cases = exp["package"].as_array().expect("package cases");
+    assert!(cases.len() >= 20, "expected.json lists only {} packages", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = case["case"].as_str().expect("case");
+        let timeout = if name.contains("bomb") { BOMB_TIMEOUT } else { TIMEOUT };
+        let f = check_package(
+            &hostile().join("package").join(name),
+            &strings(&case["reason_any"]),
+            &strings(&case["forbid_abs"]),
+            timeout,
+        );
+        failures.extend(f.into_iter().map(|x| format!("package/{name}: {x}")));
+        assert_eq!(case["verify_exit"], Value::from(1));
+    }
+    report("hostile package", &failures);
+}
+
+/// 1 GiB of zeros in one entry, deflated into about a megabyte, with an honest SHA256.TXT (so
+/// only bounded reading or a ratio limit can refuse it). Made here, not committed: too big.
+#[test]
+fn hostile_packages_zip_bomb_1gib() {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("BOMB.ZIP");
+    let file = std::fs::File::create(&path).expect("create");
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .last_modified_time(zip::DateTime::default());
+    let name = "DICOM/P0000001/S0000001/S0000001/I0000001";
+    zip.start_file(name, opts).expect("start");
+    let chunk = vec![0u8; 1 << 20];
+    let mut sha = Sha256::new();
+    for _ in 0..1024 {
+        zip.write_all(&chunk).expect("write");
+        sha.update(&chunk);
+    }
+    let sums = format!("{}  {name}\n", hex::encode(sha.finalize()));
+    zip.start_file("SHA256.TXT", opts).expect("start");
+    zip.write_all(sums.as_bytes()).expect("write");
+    zip.finish().expect("finish");
+    let size = std::fs::metadata(&path).expect("stat").len();
+    eprintln!("zip bomb: {size} bytes on disk for 1 GiB");
+    assert!(size < 8 << 20, "the bomb should be small, is {size} bytes");
+    let words: Vec<String> = ["bomb", "ratio", "expan", "too large", "size", "limit", "not a dicom", "parse", "dicom"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let f = check_package(&path, &words, &[], BOMB_TIMEOUT);
+    report("zip bomb", &f.into_iter().map(|x| format!("zip bomb 1 GiB: {x}")).collect::<Vec<_>>());
+}
