@@ -139,6 +139,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like every Unix filter: when the reader of our output goes away (`| head`), stop quietly
+    // instead of failing on the next write.
+    // SAFETY: restoring the default disposition of one signal, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let _ = ctrlc::set_handler(|| {
         package::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -345,6 +345,16 @@ fn read_meta(head: &[u8], pos: usize) -> Result<(Meta, usize), Malformed> {
             })?;
         let text = || uid_text(value);
         match header.tag.element() {
+            // An inexact group length is common and harmless (the group ends where group 0002
+            // ends); one that claims more than any meta group can hold is a broken header.
+            0x0000 => {
+                let claimed = u32_at(value, 0, true).unwrap_or(0);
+                if claimed as usize > MAX_META_LEN {
+                    return Err(Malformed::BadMeta(format!(
+                        "the file meta group length claims {claimed} bytes"
+                    )));
+                }
+            }
             0x0002 => meta.media_storage_sop_class_uid = text(),
             0x0003 => meta.media_storage_sop_instance_uid = text(),
             0x0010 => meta.transfer_syntax_uid = text(),
@@ -518,6 +528,21 @@ impl Walker<'_> {
             });
         }
         if !is_sequence {
+            let vr = h.vr.or_else(|| implicit_vr(tag));
+            if let (Some(vr), Some(len)) = (vr, h.len) {
+                let unit = binary_unit(vr);
+                if unit > 1 && len % unit != 0 {
+                    // dicom-object reads whole values and loses its place in the stream on
+                    // such an element, then trusts whatever it reads next as a length.
+                    return Err(Malformed::BadLength {
+                        offset: pos as u64,
+                        what: format!(
+                            "{} has a length of {len} bytes, not a whole number of {vr:?} values",
+                            what()
+                        ),
+                    });
+                }
+            }
             let Some(len) = h.len else {
                 return Err(Malformed::BadLength {
                     offset: pos as u64,
@@ -658,9 +683,25 @@ impl Walker<'_> {
 
 /// In implicit VR the dictionary says which elements are sequences.
 fn implicit_vr_is_sequence(tag: Tag) -> bool {
-    StandardDataDictionary
-        .by_tag(tag)
-        .is_some_and(|e| matches!(e.vr(), VirtualVr::Exact(VR::SQ)))
+    implicit_vr(tag) == Some(VR::SQ)
+}
+
+/// The VR the dictionary gives a tag, when it gives exactly one.
+fn implicit_vr(tag: Tag) -> Option<VR> {
+    match StandardDataDictionary.by_tag(tag)?.vr() {
+        VirtualVr::Exact(vr) => Some(vr),
+        _ => None,
+    }
+}
+
+/// Size of one value of a fixed-size binary VR (1 for everything else).
+fn binary_unit(vr: VR) -> u32 {
+    match vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::UL | VR::SL | VR::FL | VR::AT | VR::OL | VR::OF => 4,
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+        _ => 1,
+    }
 }
 
 /// Checks, as the bytes stream past, that the Pixel Data element is complete: a defined length

@@ -176,6 +176,7 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
             )
         }
     };
+    check_transfer_syntax(&ts)?;
     let encoding = Encoding::for_transfer_syntax(&ts);
     let mut warnings = Vec::new();
 
@@ -192,38 +193,40 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
         stream.drain(len, None)?;
         parsed
     } else {
-        let (header_end, pixel, unparseable, encoding) =
-            match walk_with_room(&mut stream, &mut head, dataset_start, encoding, len) {
-                Ok((end, pixel, unparseable)) => (end, pixel, unparseable, encoding),
-                // Some writers declare one VR encoding and use the other (PS3.5 conflicts are
-                // common on old discs): read it as it really is, and say so.
-                Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
-                    let other = Encoding {
-                        explicit_vr: !encoding.explicit_vr,
-                        ..encoding
+        let (header_end, pixel, unparseable, encoding) = match walk_with_room(
+            &mut stream,
+            &mut head,
+            dataset_start,
+            encoding,
+            len,
+        ) {
+            Ok((end, pixel, unparseable)) => (end, pixel, unparseable, encoding),
+            // Some writers declare one VR encoding and use the other. Such a file cannot be
+            // packed as it is (its header would lie to the receiver's viewer), and for an
+            // encapsulated syntax it has no correct header at all: name the problem exactly.
+            Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
+                let other = Encoding {
+                    explicit_vr: !encoding.explicit_vr,
+                    ..encoding
+                };
+                if walk_with_room(&mut stream, &mut head, dataset_start, other, len).is_ok() {
+                    let vr = |e: Encoding| {
+                        if e.explicit_vr {
+                            "explicit"
+                        } else {
+                            "implicit"
+                        }
                     };
-                    let Ok((end, pixel, unparseable)) =
-                        walk_with_room(&mut stream, &mut head, dataset_start, other, len)
-                    else {
-                        return Err(first);
-                    };
-                    warnings.push(format!(
-                    "its header declares {} VR, but the data is written in {} VR; read as written",
-                    if encoding.explicit_vr {
-                        "explicit"
-                    } else {
-                        "implicit"
-                    },
-                    if other.explicit_vr {
-                        "explicit"
-                    } else {
-                        "implicit"
-                    },
-                ));
-                    (end, pixel, unparseable, other)
+                    return Err(ScanError::Incomplete(format!(
+                        "its header declares transfer syntax {ts} ({} VR), but the data is written in {} VR",
+                        vr(encoding),
+                        vr(other)
+                    )));
                 }
-                Err(first) => return Err(first),
-            };
+                return Err(first);
+            }
+            Err(first) => return Err(first),
+        };
         let header = head.get(dataset_start..header_end).unwrap_or_default();
         let obj = if unparseable.is_empty() {
             read_dataset(header, encoding)?
@@ -300,6 +303,28 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
     } else {
         Content::Object(Box::new(object))
     })
+}
+
+/// A transfer syntax must be a UID that the registry knows: anything else means the dataset's
+/// encoding is a guess, and a guess is not packed.
+fn check_transfer_syntax(ts: &str) -> Result<(), ScanError> {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let valid =
+        !ts.is_empty() && ts.len() <= 64 && ts.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !valid {
+        return Err(ScanError::Incomplete(
+            "its header names a transfer syntax that is not a valid UID".into(),
+        ));
+    }
+    if dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(ts)
+        .is_none()
+    {
+        return Err(ScanError::Incomplete(format!(
+            "it uses transfer syntax {ts}, which is unknown (private or invalid), so its data cannot be read safely"
+        )));
+    }
+    Ok(())
 }
 
 /// The stream being scanned: everything read passes through the hasher exactly once.

@@ -346,15 +346,27 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
         },
     };
 
+    for required in [MANIFEST, README] {
+        if !by_name.contains_key(required) {
+            problems.push(format!("{required} is missing"));
+        }
+    }
     let mut facts: BTreeMap<String, FileFacts> = BTreeMap::new();
     let mut dicomdir_bytes = None;
     for entry in &entries {
+        if !belongs_in_package(&entry.name) {
+            problems.push(format!(
+                "{}: not a file a package holds (only DICOMDIR, DICOM/, IHE_PDI/ and the four text files)",
+                entry.name
+            ));
+        }
         if entry.name == CHECKSUMS {
             continue;
         }
         let digest = if entry.name == DICOMDIR {
             match read_small(pkg, entry) {
                 Ok(bytes) => {
+                    check_size(entry, bytes.len() as u64, &mut problems);
                     let d = Digest::of(&bytes);
                     dicomdir_bytes = Some(bytes);
                     Some(d)
@@ -370,7 +382,10 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             match pkg.open_entry(entry).and_then(|r| {
                 Digest::of_reader(r).map_err(|e| format!("{}: cannot be read ({e})", entry.name))
             }) {
-                Ok((d, _)) => Some(d),
+                Ok((d, total)) => {
+                    check_size(entry, total, &mut problems);
+                    Some(d)
+                }
                 Err(p) => {
                     problems.push(p);
                     None
@@ -421,6 +436,25 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
         instances: facts.len(),
         files: entries.len(),
         fingerprint,
+    }
+}
+
+pub const README: &str = "README.TXT";
+
+/// The names a package of ours can hold.
+fn belongs_in_package(name: &str) -> bool {
+    matches!(name, DICOMDIR | CHECKSUMS | MANIFEST | README | "INDEX.HTM")
+        || name.starts_with("DICOM/")
+        || name.starts_with("IHE_PDI/")
+}
+
+/// An entry must hold exactly the bytes its header declares (a ZIP can lie about sizes).
+fn check_size(entry: &Entry, actual: u64, problems: &mut Vec<String>) {
+    if actual != entry.size {
+        problems.push(format!(
+            "{}: its declared size is {} bytes, but it holds {actual}",
+            entry.name, entry.size
+        ));
     }
 }
 

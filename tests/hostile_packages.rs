@@ -11,7 +11,12 @@ use std::path::Path;
 use std::time::Duration;
 
 /// verify --json, verify (human), extract, extract --force: all the checks for one package.
-fn check_package(pkg: &Path, reason_any: &[String], forbid_abs: &[String], timeout: Duration) -> Vec<String> {
+fn check_package(
+    pkg: &Path,
+    reason_any: &[String],
+    forbid_abs: &[String],
+    timeout: Duration,
+) -> Vec<String> {
     let mut f = Vec::new();
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
@@ -20,12 +25,18 @@ fn check_package(pkg: &Path, reason_any: &[String], forbid_abs: &[String], timeo
     let pkg_s = pkg_copy.to_str().expect("utf-8");
 
     // verify --json
-    let out = Run::new(root, &["verify", pkg_s, "--json"]).timeout(timeout).go();
+    let out = Run::new(root, &["verify", pkg_s, "--json"])
+        .timeout(timeout)
+        .go();
     let pf = out.process_failures();
     let mut all_output = String::new();
     if pf.is_empty() {
         if out.code != Some(1) {
-            f.push(format!("verify --json: exit {:?}, expected 1; stderr: {}", out.code, tail(&out.stderr)));
+            f.push(format!(
+                "verify --json: exit {:?}, expected 1; stderr: {}",
+                out.code,
+                tail(&out.stderr)
+            ));
         }
         if let Err(e) = out.json() {
             f.push(format!("verify --json: {e}"));
@@ -40,10 +51,17 @@ fn check_package(pkg: &Path, reason_any: &[String], forbid_abs: &[String], timeo
     let pf = out.process_failures();
     if pf.is_empty() {
         if out.code != Some(1) {
-            f.push(format!("verify: exit {:?}, expected 1; stderr: {}", out.code, tail(&out.stderr)));
+            f.push(format!(
+                "verify: exit {:?}, expected 1; stderr: {}",
+                out.code,
+                tail(&out.stderr)
+            ));
         }
         if !format!("{}{}", out.stdout, out.stderr).contains("FAILED:") {
-            f.push(format!("verify: no `FAILED:` in the output: {}", tail(&format!("{}{}", out.stdout, out.stderr))));
+            f.push(format!(
+                "verify: no `FAILED:` in the output: {}",
+                tail(&format!("{}{}", out.stdout, out.stderr))
+            ));
         }
         all_output.push_str(&out.all_output_lower());
     } else {
@@ -77,12 +95,20 @@ fn check_package(pkg: &Path, reason_any: &[String], forbid_abs: &[String], timeo
             args.push("--force");
         }
         let out = Run::new(&cwd, &args).timeout(timeout).go();
-        f.extend(out.process_failures().into_iter().map(|x| format!("{label}: {x}")));
+        f.extend(
+            out.process_failures()
+                .into_iter()
+                .map(|x| format!("{label}: {x}")),
+        );
         if !out.timed_out && out.code == Some(0) {
             f.push(format!("{label}: exit 0, expected a refusal"));
         }
-        if std::fs::read(&sentinel).ok().as_deref() != Some(&b"sentinel: must stay exactly like this\n"[..]) {
-            f.push(format!("{label}: the sentinel file NEXT TO the extraction folder was changed or removed"));
+        if std::fs::read(&sentinel).ok().as_deref()
+            != Some(&b"sentinel: must stay exactly like this\n"[..])
+        {
+            f.push(format!(
+                "{label}: the sentinel file NEXT TO the extraction folder was changed or removed"
+            ));
         }
         let after: Vec<String> = names(root).into_iter().filter(|n| n != "out").collect();
         let before: Vec<String> = before.into_iter().filter(|n| n != "out").collect();
@@ -91,11 +117,15 @@ fn check_package(pkg: &Path, reason_any: &[String], forbid_abs: &[String], timeo
         }
         let cwd_names = names(&cwd);
         if !cwd_names.is_empty() {
-            f.push(format!("{label}: files appeared in the working directory: {cwd_names:?}"));
+            f.push(format!(
+                "{label}: files appeared in the working directory: {cwd_names:?}"
+            ));
         }
         for p in forbid_abs {
             if std::fs::symlink_metadata(p).is_ok() {
-                f.push(format!("{label}: {p} was created — WROTE TO AN ABSOLUTE PATH FROM THE ARCHIVE"));
+                f.push(format!(
+                    "{label}: {p} was created — WROTE TO AN ABSOLUTE PATH FROM THE ARCHIVE"
+                ));
                 let _ = std::fs::remove_file(p);
             }
         }
@@ -114,7 +144,11 @@ fn symlinks_under(dir: &Path) -> Vec<String> {
     for e in rd.flatten() {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_symlink() {
-            found.push(format!("{} -> {:?}", e.path().display(), std::fs::read_link(e.path()).ok()));
+            found.push(format!(
+                "{} -> {:?}",
+                e.path().display(),
+                std::fs::read_link(e.path()).ok()
+            ));
         } else if ft.is_dir() {
             found.extend(symlinks_under(&e.path()));
         }
@@ -126,11 +160,19 @@ fn symlinks_under(dir: &Path) -> Vec<String> {
 fn hostile_packages_corpus() {
     let exp = expected();
     let cases = exp["package"].as_array().expect("package cases");
-    assert!(cases.len() >= 20, "expected.json lists only {} packages", cases.len());
+    assert!(
+        cases.len() >= 20,
+        "expected.json lists only {} packages",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in cases {
         let name = case["case"].as_str().expect("case");
-        let timeout = if name.contains("bomb") { BOMB_TIMEOUT } else { TIMEOUT };
+        let timeout = if name.contains("bomb") {
+            BOMB_TIMEOUT
+        } else {
+            TIMEOUT
+        };
         let f = check_package(
             &hostile().join("package").join(name),
             &strings(&case["reason_any"]),
@@ -172,10 +214,25 @@ fn hostile_packages_zip_bomb_1gib() {
     let size = std::fs::metadata(&path).expect("stat").len();
     eprintln!("zip bomb: {size} bytes on disk for 1 GiB");
     assert!(size < 8 << 20, "the bomb should be small, is {size} bytes");
-    let words: Vec<String> = ["bomb", "ratio", "expan", "too large", "size", "limit", "not a dicom", "parse", "dicom"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let words: Vec<String> = [
+        "bomb",
+        "ratio",
+        "expan",
+        "too large",
+        "size",
+        "limit",
+        "not a dicom",
+        "parse",
+        "dicom",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let f = check_package(&path, &words, &[], BOMB_TIMEOUT);
-    report("zip bomb", &f.into_iter().map(|x| format!("zip bomb 1 GiB: {x}")).collect::<Vec<_>>());
+    report(
+        "zip bomb",
+        &f.into_iter()
+            .map(|x| format!("zip bomb 1 GiB: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }

@@ -20,7 +20,11 @@ fn scan_checks(out: &Outcome) -> (Vec<(String, String)>, Vec<(String, String)>, 
     let doc = match out.json() {
         Ok(d) => d,
         Err(e) => {
-            f.push(format!("exit {:?}; {e}; stderr: {}", out.code, tail(&out.stderr)));
+            f.push(format!(
+                "exit {:?}; {e}; stderr: {}",
+                out.code,
+                tail(&out.stderr)
+            ));
             return (Vec::new(), Vec::new(), f);
         }
     };
@@ -28,7 +32,9 @@ fn scan_checks(out: &Outcome) -> (Vec<(String, String)>, Vec<(String, String)>, 
     let ignored = listing(&doc, "ignored", &mut f);
     match out.code {
         Some(3) if skipped.is_empty() => f.push("exit 3 but `skipped` is empty".into()),
-        Some(0) if !skipped.is_empty() => f.push(format!("exit 0 but {} file(s) skipped", skipped.len())),
+        Some(0) if !skipped.is_empty() => {
+            f.push(format!("exit 0 but {} file(s) skipped", skipped.len()))
+        }
         _ => {}
     }
     (skipped, ignored, f)
@@ -42,7 +48,11 @@ fn find<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a (String, Str
 fn hostile_scan_corpus() {
     let exp = expected();
     let cases = exp["scan"].as_array().expect("scan cases");
-    assert!(cases.len() >= 30, "expected.json lists only {} scan cases", cases.len());
+    assert!(
+        cases.len() >= 30,
+        "expected.json lists only {} scan cases",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in cases {
         let name = case["case"].as_str().expect("case name");
@@ -50,16 +60,33 @@ fn hostile_scan_corpus() {
         let disc = tmp.path().join("disc");
         copy_dir(&hostile().join("scan").join(name), &disc);
         if let Some(out) = case.get("place_outside").and_then(Value::as_str) {
-            std::fs::copy(hostile().join("outside").join(out), tmp.path().join(out)).expect("place outside");
+            std::fs::copy(hostile().join("outside").join(out), tmp.path().join(out))
+                .expect("place outside");
         }
-        let out = Run::new(tmp.path(), &["scan", disc.to_str().expect("utf-8 path"), "--json"]).go();
+        let out = Run::new(
+            tmp.path(),
+            &["scan", disc.to_str().expect("utf-8 path"), "--json"],
+        )
+        .go();
         let mut f = Vec::new();
         let (skipped, ignored, base) = scan_checks(&out);
         let healthy = base.is_empty();
         f.extend(base);
-        let exits: Vec<i64> = case["exit"].as_array().expect("exit").iter().filter_map(Value::as_i64).collect();
-        if !out.timed_out && out.code.is_some() && !exits.contains(&i64::from(out.code.unwrap_or(-1))) {
-            f.push(format!("exit {:?}, expected one of {exits:?}; stderr: {}", out.code, tail(&out.stderr)));
+        let exits: Vec<i64> = case["exit"]
+            .as_array()
+            .expect("exit")
+            .iter()
+            .filter_map(Value::as_i64)
+            .collect();
+        if !out.timed_out
+            && out.code.is_some()
+            && !exits.contains(&i64::from(out.code.unwrap_or(-1)))
+        {
+            f.push(format!(
+                "exit {:?}, expected one of {exits:?}; stderr: {}",
+                out.code,
+                tail(&out.stderr)
+            ));
         }
         if healthy {
             for l in case["listed"].as_array().into_iter().flatten() {
@@ -70,24 +97,36 @@ fn hostile_scan_corpus() {
                 let hit = match where_ {
                     "skipped" => find(&skipped, file).map(|h| ("skipped", h)),
                     "ignored" => find(&ignored, file).map(|h| ("ignored", h)),
-                    _ => find(&skipped, file).map(|h| ("skipped", h)).or_else(|| find(&ignored, file).map(|h| ("ignored", h))),
+                    _ => find(&skipped, file)
+                        .map(|h| ("skipped", h))
+                        .or_else(|| find(&ignored, file).map(|h| ("ignored", h))),
                 };
-                let elsewhere = if where_ == "skipped" { find(&ignored, file) } else if where_ == "ignored" { find(&skipped, file) } else { None };
+                let elsewhere = if where_ == "skipped" {
+                    find(&ignored, file)
+                } else if where_ == "ignored" {
+                    find(&skipped, file)
+                } else {
+                    None
+                };
                 match hit {
-                    Some((_, (_, reason))) if !mentions_any(reason, &reason_any) => f.push(format!(
-                        "{file}: reason {reason:?} names none of {reason_any:?}"
-                    )),
+                    Some((_, (_, reason))) if !mentions_any(reason, &reason_any) => f.push(
+                        format!("{file}: reason {reason:?} names none of {reason_any:?}"),
+                    ),
                     Some(_) => {}
                     None if optional && elsewhere.is_none() => {} // accepted: allowed for this case
                     None => f.push(format!(
                         "{file}: not listed in `{where_}`{}",
-                        elsewhere.map(|(_, r)| format!(" (it is in the other list: {r:?})")).unwrap_or_default()
+                        elsewhere
+                            .map(|(_, r)| format!(" (it is in the other list: {r:?})"))
+                            .unwrap_or_default()
                     )),
                 }
             }
             for a in strings(&case["accepted"]) {
                 if let Some((_, r)) = find(&skipped, &a).or_else(|| find(&ignored, &a)) {
-                    f.push(format!("{a}: must be accepted, but listed with reason {r:?}"));
+                    f.push(format!(
+                        "{a}: must be accepted, but listed with reason {r:?}"
+                    ));
                 }
             }
             let mention_any = strings(&case["mention_any"]);
@@ -101,7 +140,9 @@ fn hostile_scan_corpus() {
             }
             for u in strings(&case["forbid_uids"]) {
                 if out.stdout.contains(&u) || out.stderr.contains(&u) {
-                    f.push(format!("UID {u} of a file OUTSIDE the scanned folder appears in the output"));
+                    f.push(format!(
+                        "UID {u} of a file OUTSIDE the scanned folder appears in the output"
+                    ));
                 }
             }
         }
@@ -116,7 +157,8 @@ fn hostile_scan_corpus() {
 // Filesystem cases, made at test time.
 
 fn valid_image() -> Vec<u8> {
-    std::fs::read(hostile().join("scan/dicomdir_missing_files/IMG0001")).expect("valid image from the corpus")
+    std::fs::read(hostile().join("scan/dicomdir_missing_files/IMG0001"))
+        .expect("valid image from the corpus")
 }
 
 fn secret() -> (Vec<u8>, String) {
@@ -148,25 +190,40 @@ fn expect_listed(out: &Outcome, listed: &[(&str, &[&str])], accepted: &[&str]) -
         return f;
     }
     if !matches!(out.code, Some(0) | Some(3)) {
-        f.push(format!("exit {:?}, expected 0 or 3; stderr: {}", out.code, tail(&out.stderr)));
+        f.push(format!(
+            "exit {:?}, expected 0 or 3; stderr: {}",
+            out.code,
+            tail(&out.stderr)
+        ));
     }
     for (file, words) in listed {
         let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         match find(&skipped, file).or_else(|| find(&ignored, file)) {
             None => f.push(format!("{file}: not listed in skipped or ignored")),
-            Some((_, r)) if !mentions_any(r, &words) => f.push(format!("{file}: reason {r:?} names none of {words:?}")),
+            Some((_, r)) if !mentions_any(r, &words) => {
+                f.push(format!("{file}: reason {r:?} names none of {words:?}"))
+            }
             Some(_) => {}
         }
     }
     for a in accepted {
         if let Some((_, r)) = find(&skipped, a).or_else(|| find(&ignored, a)) {
-            f.push(format!("{a}: must be accepted, but listed with reason {r:?}"));
+            f.push(format!(
+                "{a}: must be accepted, but listed with reason {r:?}"
+            ));
         }
     }
     f
 }
 
-const LINK_WORDS: &[&str] = &["link", "loop", "cycle", "symbolic", "outside", "not followed"];
+const LINK_WORDS: &[&str] = &[
+    "link",
+    "loop",
+    "cycle",
+    "symbolic",
+    "outside",
+    "not followed",
+];
 
 #[test]
 fn hostile_fs_symlink_loops() {
@@ -181,7 +238,12 @@ fn hostile_fs_symlink_loops() {
     symlink("..", disc.join("SUB/UP"));
     let out = scan_dir(tmp.path(), &disc);
     let f = expect_listed(&out, &[("A", LINK_WORDS), ("B", LINK_WORDS)], &["IMG0001"]);
-    report("symlink loop", &f.into_iter().map(|x| format!("symlink loop: {x}")).collect::<Vec<_>>());
+    report(
+        "symlink loop",
+        &f.into_iter()
+            .map(|x| format!("symlink loop: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
@@ -197,14 +259,35 @@ fn hostile_fs_symlink_outside() {
     symlink("../outside/SECRET.DCM", disc.join("SECRET_LINK.DCM"));
     symlink(&outside, disc.join("OUTDIR"));
     let out = scan_dir(tmp.path(), &disc);
-    let mut f = expect_listed(&out, &[("SECRET_LINK.DCM", LINK_WORDS), ("OUTDIR", LINK_WORDS)], &["IMG0001"]);
+    let mut f = expect_listed(
+        &out,
+        &[("SECRET_LINK.DCM", LINK_WORDS), ("OUTDIR", LINK_WORDS)],
+        &["IMG0001"],
+    );
     if out.stdout.contains(&uid) {
-        f.push(format!("the UID {uid} of a file outside the input was scanned through a symlink"));
+        f.push(format!(
+            "the UID {uid} of a file outside the input was scanned through a symlink"
+        ));
     }
-    report("symlink outside", &f.into_iter().map(|x| format!("symlink outside: {x}")).collect::<Vec<_>>());
+    report(
+        "symlink outside",
+        &f.into_iter()
+            .map(|x| format!("symlink outside: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
-const SPECIAL_WORDS: &[&str] = &["fifo", "pipe", "special", "device", "not a regular", "regular file", "character", "link", "outside"];
+const SPECIAL_WORDS: &[&str] = &[
+    "fifo",
+    "pipe",
+    "special",
+    "device",
+    "not a regular",
+    "regular file",
+    "character",
+    "link",
+    "outside",
+];
 
 #[test]
 fn hostile_fs_fifo_and_devices() {
@@ -212,11 +295,19 @@ fn hostile_fs_fifo_and_devices() {
     let disc = tmp.path().join("disc");
     std::fs::create_dir(&disc).expect("mkdir");
     std::fs::write(disc.join("IMG0001"), valid_image()).expect("write");
-    let ok = std::process::Command::new("mkfifo").arg(disc.join("PIPE.DCM")).status().map(|s| s.success()).unwrap_or(false);
+    let ok = std::process::Command::new("mkfifo")
+        .arg(disc.join("PIPE.DCM"))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "mkfifo failed");
     symlink("/dev/zero", disc.join("ZERO.DCM"));
     symlink("/dev/urandom", disc.join("URANDOM"));
-    let mut listed: Vec<(&str, &[&str])> = vec![("PIPE.DCM", SPECIAL_WORDS), ("ZERO.DCM", SPECIAL_WORDS), ("URANDOM", SPECIAL_WORDS)];
+    let mut listed: Vec<(&str, &[&str])> = vec![
+        ("PIPE.DCM", SPECIAL_WORDS),
+        ("ZERO.DCM", SPECIAL_WORDS),
+        ("URANDOM", SPECIAL_WORDS),
+    ];
     // A real character device inside the folder (root with CAP_MKNOD only).
     let mknod = std::process::Command::new("mknod")
         .arg(disc.join("CHARDEV.DCM"))
@@ -232,7 +323,12 @@ fn hostile_fs_fifo_and_devices() {
     }
     let out = scan_dir(tmp.path(), &disc);
     let f = expect_listed(&out, &listed, &["IMG0001"]);
-    report("FIFO / devices", &f.into_iter().map(|x| format!("fifo/devices: {x}")).collect::<Vec<_>>());
+    report(
+        "FIFO / devices",
+        &f.into_iter()
+            .map(|x| format!("fifo/devices: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
@@ -245,9 +341,23 @@ fn hostile_fs_dangling_symlink() {
     std::fs::write(disc.join("IMG0001"), valid_image()).expect("write");
     symlink("NOWHERE.DCM", disc.join("GONE.DCM"));
     let out = scan_dir(tmp.path(), &disc);
-    let words: &[&str] = &["not found", "no such", "missing", "vanish", "dangling", "broken", "exist", "link"];
+    let words: &[&str] = &[
+        "not found",
+        "no such",
+        "missing",
+        "vanish",
+        "dangling",
+        "broken",
+        "exist",
+        "link",
+    ];
     let f = expect_listed(&out, &[("GONE.DCM", words)], &["IMG0001"]);
-    report("dangling symlink", &f.into_iter().map(|x| format!("dangling symlink: {x}")).collect::<Vec<_>>());
+    report(
+        "dangling symlink",
+        &f.into_iter()
+            .map(|x| format!("dangling symlink: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
@@ -258,8 +368,15 @@ fn hostile_fs_unreadable_file() {
     std::fs::create_dir(&disc).expect("mkdir");
     std::fs::write(disc.join("IMG0001"), valid_image()).expect("write");
     std::fs::write(disc.join("LOCKED.DCM"), secret().0).expect("write");
-    std::fs::set_permissions(disc.join("LOCKED.DCM"), std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    let mut run = Run::new(tmp.path(), &["scan", disc.to_str().expect("utf-8"), "--json"]);
+    std::fs::set_permissions(
+        disc.join("LOCKED.DCM"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .expect("chmod");
+    let mut run = Run::new(
+        tmp.path(),
+        &["scan", disc.to_str().expect("utf-8"), "--json"],
+    );
     if euid() == Some(0) {
         // Root reads anything, so chmod 000 proves nothing. Run the binary as `nobody` instead,
         // with a copy of it and the folder readable by everyone except LOCKED.DCM.
@@ -269,18 +386,41 @@ fn hostile_fs_unreadable_file() {
         }
         let copy = tmp.path().join("dicompack");
         std::fs::copy(bin(), &copy).expect("copy binary");
-        for (p, m) in [(tmp.path().to_path_buf(), 0o755), (disc.clone(), 0o755), (disc.join("IMG0001"), 0o644), (copy.clone(), 0o755)] {
+        for (p, m) in [
+            (tmp.path().to_path_buf(), 0o755),
+            (disc.clone(), 0o755),
+            (disc.join("IMG0001"), 0o644),
+            (copy.clone(), 0o755),
+        ] {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).expect("chmod");
         }
         run.program = Some(copy);
         run.as_uid = Some(65534);
     }
     let out = run.go();
-    let mut f = expect_listed(&out, &[("LOCKED.DCM", &["permission", "denied", "access", "not readable", "unreadable"])], &["IMG0001"]);
+    let mut f = expect_listed(
+        &out,
+        &[(
+            "LOCKED.DCM",
+            &[
+                "permission",
+                "denied",
+                "access",
+                "not readable",
+                "unreadable",
+            ],
+        )],
+        &["IMG0001"],
+    );
     if out.code == Some(0) {
         f.push("exit 0, but an unreadable candidate file must count as skipped (exit 3)".into());
     }
-    report("unreadable file", &f.into_iter().map(|x| format!("unreadable file: {x}")).collect::<Vec<_>>());
+    report(
+        "unreadable file",
+        &f.into_iter()
+            .map(|x| format!("unreadable file: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
@@ -296,7 +436,11 @@ fn hostile_fs_files_vanish_during_scan() {
         std::fs::write(disc.join(format!("I{i:07}")), &img).expect("write");
     }
     let d2 = disc.clone();
-    let out = Run::new(tmp.path(), &["scan", disc.to_str().expect("utf-8"), "--json"]).go_with(move || {
+    let out = Run::new(
+        tmp.path(),
+        &["scan", disc.to_str().expect("utf-8"), "--json"],
+    )
+    .go_with(move || {
         for i in (0..n).rev() {
             let _ = std::fs::remove_file(d2.join(format!("I{i:07}")));
             if i % 10 == 0 {
@@ -306,9 +450,18 @@ fn hostile_fs_files_vanish_during_scan() {
     });
     let (_, _, mut f) = scan_checks(&out);
     if f.is_empty() && !matches!(out.code, Some(0) | Some(3)) {
-        f.push(format!("exit {:?}, expected 0 or 3; stderr: {}", out.code, tail(&out.stderr)));
+        f.push(format!(
+            "exit {:?}, expected 0 or 3; stderr: {}",
+            out.code,
+            tail(&out.stderr)
+        ));
     }
-    report("vanishing files", &f.into_iter().map(|x| format!("vanishing files: {x}")).collect::<Vec<_>>());
+    report(
+        "vanishing files",
+        &f.into_iter()
+            .map(|x| format!("vanishing files: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
@@ -324,17 +477,32 @@ fn hostile_fs_twenty_thousand_entries() {
     let (skipped, ignored, mut f) = scan_checks(&out);
     if f.is_empty() {
         if out.code != Some(0) {
-            f.push(format!("exit {:?}, expected 0 (junk only plus one image); stderr: {}", out.code, tail(&out.stderr)));
+            f.push(format!(
+                "exit {:?}, expected 0 (junk only plus one image); stderr: {}",
+                out.code,
+                tail(&out.stderr)
+            ));
         }
-        if find(&skipped, "IMG0001").or_else(|| find(&ignored, "IMG0001")).is_some() {
+        if find(&skipped, "IMG0001")
+            .or_else(|| find(&ignored, "IMG0001"))
+            .is_some()
+        {
             f.push("IMG0001 must be accepted".into());
         }
         if ignored.len() + skipped.len() < 20_000 {
-            f.push(format!("only {} of the 20,000 junk files are listed with a reason", ignored.len() + skipped.len()));
+            f.push(format!(
+                "only {} of the 20,000 junk files are listed with a reason",
+                ignored.len() + skipped.len()
+            ));
         }
     }
     eprintln!("20,000 entries scanned in {:?}", out.elapsed);
-    report("20,000 entries", &f.into_iter().map(|x| format!("20,000 entries: {x}")).collect::<Vec<_>>());
+    report(
+        "20,000 entries",
+        &f.into_iter()
+            .map(|x| format!("20,000 entries: {x}"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 /// `dicompack scan … --json | head -1`: the reader goes away before the JSON is written. A
@@ -351,8 +519,17 @@ fn hostile_cli_stdout_closed_early() {
     drop(child.stdout.take()); // close the read end at once: every write gets EPIPE
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(101), "panicked on a closed stdout: {}", tail(&stderr));
-    assert!(!stderr.contains("panicked"), "panicked on a closed stdout: {}", tail(&stderr));
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "panicked on a closed stdout: {}",
+        tail(&stderr)
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "panicked on a closed stdout: {}",
+        tail(&stderr)
+    );
 }
 
 /// The 1 GiB address-space bound can pass for the wrong reason: a 2 KB file that makes the
@@ -368,10 +545,18 @@ fn hostile_scan_peak_rss() {
     const BUDGET_KIB: u64 = 512 * 1024;
     let mut inputs = Vec::new();
     for case in expected()["scan"].as_array().expect("scan cases") {
-        inputs.push(hostile().join("scan").join(case["case"].as_str().expect("case")));
+        inputs.push(
+            hostile()
+                .join("scan")
+                .join(case["case"].as_str().expect("case")),
+        );
     }
     for t in ["scan_bytes", "upstream_dicom_object"] {
-        for e in std::fs::read_dir(repo().join("fuzz/regressions").join(t)).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(repo().join("fuzz/regressions").join(t))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if !e.file_name().to_string_lossy().starts_with('.') {
                 inputs.push(e.path());
             }
@@ -388,12 +573,23 @@ fn hostile_scan_peak_rss() {
             std::fs::copy(&input, disc.join("INPUT.DCM")).expect("copy");
         }
         let rss = tmp.path().join("rss.txt");
-        let mut run = Run::new(tmp.path(), &["scan", disc.to_str().expect("utf-8"), "--json"]);
+        let mut run = Run::new(
+            tmp.path(),
+            &["scan", disc.to_str().expect("utf-8"), "--json"],
+        );
         run.bound = 2 << 30;
         run.rss_file = Some(rss.clone());
         let out = run.go();
-        let name = input.strip_prefix(repo()).unwrap_or(&input).display().to_string();
-        failures.extend(out.process_failures().into_iter().map(|x| format!("{name}: {x}")));
+        let name = input
+            .strip_prefix(repo())
+            .unwrap_or(&input)
+            .display()
+            .to_string();
+        failures.extend(
+            out.process_failures()
+                .into_iter()
+                .map(|x| format!("{name}: {x}")),
+        );
         match peak_rss_kib(&rss) {
             Some(k) if k > BUDGET_KIB => failures.push(format!(
                 "{name}: peak RSS {} MiB for a {}-byte input (budget 512 MiB)",

@@ -78,7 +78,10 @@ impl Outcome {
 
     pub fn json(&self) -> Result<Value, String> {
         serde_json::from_str(&self.stdout).map_err(|e| {
-            format!("stdout is not one JSON document ({e}): {:?}", truncate(&self.stdout, 300))
+            format!(
+                "stdout is not one JSON document ({e}): {:?}",
+                truncate(&self.stdout, 300)
+            )
         })
     }
 
@@ -139,7 +142,13 @@ impl<'a> Run<'a> {
         let program = self.program.clone().unwrap_or_else(bin);
         let mut argv: Vec<String> = Vec::new();
         if let Some(f) = &self.rss_file {
-            argv.extend(["/usr/bin/time".into(), "-f".into(), "%M".into(), "-o".into(), f.display().to_string()]);
+            argv.extend([
+                "/usr/bin/time".into(),
+                "-f".into(),
+                "%M".into(),
+                "-o".into(),
+                f.display().to_string(),
+            ]);
         }
         if let Some(uid) = self.as_uid {
             argv.extend([
@@ -150,7 +159,11 @@ impl<'a> Run<'a> {
             ]);
         }
         if have("prlimit") {
-            argv.extend(["prlimit".into(), format!("--as={}", self.bound), "--".into()]);
+            argv.extend([
+                "prlimit".into(),
+                format!("--as={}", self.bound),
+                "--".into(),
+            ]);
             argv.push(program.display().to_string());
         } else {
             argv.extend([
@@ -224,7 +237,11 @@ impl<'a> Run<'a> {
 
 /// Peak resident set size in KiB written by GNU time (`/usr/bin/time -f %M -o FILE`).
 pub fn peak_rss_kib(file: &Path) -> Option<u64> {
-    std::fs::read_to_string(file).ok()?.lines().rev().find_map(|l| l.trim().parse().ok())
+    std::fs::read_to_string(file)
+        .ok()?
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().parse().ok())
 }
 
 /// Words in `any` (case-insensitive); true when `any` is empty.
@@ -235,7 +252,11 @@ pub fn mentions_any(haystack: &str, any: &[String]) -> bool {
 
 pub fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -255,7 +276,9 @@ pub fn listing(doc: &Value, key: &str, failures: &mut Vec<String>) -> Vec<(Strin
         let reason = e.get("reason").and_then(Value::as_str);
         match (path, reason) {
             (Some(p), Some(r)) if !r.trim().is_empty() => out.push((p.to_string(), r.to_string())),
-            _ => failures.push(format!("`{key}` entry without a path and a non-empty reason: {e}")),
+            _ => failures.push(format!(
+                "`{key}` entry without a path and a non-empty reason: {e}"
+            )),
         }
     }
     out
@@ -283,7 +306,11 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// Names directly inside a directory, sorted.
 pub fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -291,6 +318,10 @@ pub fn names(dir: &Path) -> Vec<String> {
 
 pub fn report(title: &str, failures: &[String]) {
     if !failures.is_empty() {
-        panic!("{} {title} failure(s):\n  - {}\n", failures.len(), failures.join("\n  - "));
+        panic!(
+            "{} {title} failure(s):\n  - {}\n",
+            failures.len(),
+            failures.join("\n  - ")
+        );
     }
 }
