@@ -82,7 +82,7 @@ fn file_set(instances: usize) -> FileSet {
         studies: Vec::new(),
     };
     let mut series_index = 0;
-    for st in 0..studies {
+    for (st, &series_count) in series_per_study.iter().enumerate().take(studies) {
         let mut study = DirStudy {
             study_instance_uid: format!("2.25.1000{st}"),
             study_date: "20240305".into(),
@@ -92,7 +92,7 @@ fn file_set(instances: usize) -> FileSet {
             accession_number: format!("ACC{st:04}"),
             series: Vec::new(),
         };
-        for se in 0..series_per_study[st] {
+        for se in 0..series_count {
             let count =
                 instances / total_series + usize::from(series_index < instances % total_series);
             series_index += 1;

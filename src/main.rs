@@ -173,7 +173,7 @@ fn main() -> ExitCode {
             while let Some(a) = args.next() {
                 if a == "-o" || a == "--output" {
                     args.next();
-                } else if !a.starts_with("--output=") && !(a.starts_with("-o") && a.len() > 2) {
+                } else if !(a.starts_with("--output=") || a.starts_with("-o") && a.len() > 2) {
                     recorded.push(a);
                 }
             }

@@ -15,10 +15,10 @@ fn values_of(doc: &Value, key: &str) -> BTreeSet<String> {
         match v {
             Value::Object(m) => {
                 for (k, x) in m {
-                    if norm(k) == want {
-                        if let Value::String(s) = x {
-                            out.insert(s.clone());
-                        }
+                    if norm(k) == want
+                        && let Value::String(s) = x
+                    {
+                        out.insert(s.clone());
                     }
                     walk(x, want, norm, out);
                 }

@@ -121,7 +121,7 @@ fn interrupt_with(signal: i32) {
     let out_dir = tmp.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("p.zip");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .arg("pack")
         .args(&inputs)
         .arg("--allow-multiple-patients")

@@ -12,7 +12,10 @@ use std::path::Path;
 
 /// Checks common to every scan: process health, JSON shape, the exit-code rule
 /// (3 iff something was skipped). Returns (skipped, ignored, failures).
-fn scan_checks(out: &Outcome) -> (Vec<(String, String)>, Vec<(String, String)>, Vec<String>) {
+/// Listed `(path, reason)` pairs: skipped, then ignored; then everything else the JSON says.
+type Listed = (Vec<(String, String)>, Vec<(String, String)>, Vec<String>);
+
+fn scan_checks(out: &Outcome) -> Listed {
     let mut f = out.process_failures();
     if !f.is_empty() {
         return (Vec::new(), Vec::new(), f);

@@ -160,13 +160,14 @@ fn every_pydicom_file_is_accounted_for() {
                     "{rel}: a directory object (DICOMDIR) was packed as an instance"
                 ));
             }
-            if let Some(u) = uid {
-                if status != "forced" && u != i.sop_instance_uid {
-                    problems.push(format!(
-                        "{rel}: pydicom reads UID {u}, manifest says {}",
-                        i.sop_instance_uid
-                    ));
-                }
+            if let Some(u) = uid
+                && status != "forced"
+                && u != i.sop_instance_uid
+            {
+                problems.push(format!(
+                    "{rel}: pydicom reads UID {u}, manifest says {}",
+                    i.sop_instance_uid
+                ));
             }
             continue;
         }
