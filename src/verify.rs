@@ -21,6 +21,8 @@ const CONTROL_MAX: u64 = 512 * 1024 * 1024;
 const MAX_ENTRIES: usize = 2_000_000;
 
 pub const CHECKSUMS: &str = "SHA256.TXT";
+/// How an overlap between two ZIP entries is reported.
+const OVERLAP: &str = "overlap in the ZIP (a ZIP-bomb trick)";
 pub const DICOMDIR: &str = "DICOMDIR";
 pub const MANIFEST: &str = "MANIFEST.JSN";
 
@@ -205,10 +207,7 @@ fn zip_entries(
         if let [a, b] = pair
             && b.0 < a.1
         {
-            problems.push(format!(
-                "{} and {} overlap in the ZIP (a ZIP-bomb trick)",
-                a.2, b.2
-            ));
+            problems.push(format!("{} and {} {OVERLAP}", a.2, b.2));
         }
     }
     let mut seen = BTreeSet::new();
@@ -311,6 +310,16 @@ fn failed(problem: String) -> Verdict {
 pub fn verify_package(pkg: &mut Package) -> Verdict {
     let mut problems = Vec::new();
     let entries = pkg.entries(&mut problems);
+    if problems.iter().any(|p| p.contains(OVERLAP)) {
+        // Overlapping entries are a bomb's construction: the verdict is already FAILED, and
+        // inflating them would only spend time.
+        return Verdict {
+            ok: false,
+            files: entries.len(),
+            problems,
+            ..Verdict::default()
+        };
+    }
     let by_name: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
 
     // The checksum list first: it says what must be there.
