@@ -68,6 +68,8 @@ pub struct Series {
     pub instances: Vec<Instance>,
     /// Instance numbers missing between the lowest and highest present (at most 100 listed).
     pub missing_instance_numbers: Vec<i32>,
+    /// Images of this series that the disc's DICOMDIR lists but that are missing or unusable.
+    pub missing_from_source: usize,
 }
 
 impl Series {
@@ -79,6 +81,10 @@ impl Series {
     }
     pub fn size(&self) -> u64 {
         self.instances.iter().map(|i| i.object.size).sum()
+    }
+    /// Whether the source itself lacked images of this series.
+    pub fn is_incomplete(&self) -> bool {
+        !self.missing_instance_numbers.is_empty() || self.missing_from_source > 0
     }
 }
 
@@ -252,6 +258,7 @@ fn build_series(uid: String, instances: Vec<Instance>) -> Series {
         uid,
         instances,
         missing_instance_numbers,
+        missing_from_source: 0,
     }
 }
 

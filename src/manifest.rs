@@ -84,6 +84,8 @@ pub struct SeriesEntry {
     pub instance_count: usize,
     pub frame_count: u64,
     pub missing_instance_numbers: Vec<i32>,
+    /// Images the source disc's DICOMDIR lists for this series that were missing or unusable.
+    pub missing_from_source: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

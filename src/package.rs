@@ -715,6 +715,7 @@ fn manifest_tree(catalog: &Catalog, packed: &BTreeSet<&str>) -> Vec<manifest::Pa
                                 .count(),
                             frame_count: se.frame_count(),
                             missing_instance_numbers: se.missing_instance_numbers.clone(),
+                            missing_from_source: se.missing_from_source,
                         })
                         .collect(),
                 })

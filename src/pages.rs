@@ -185,10 +185,7 @@ fn index_page(ctx: &PageContext<'_>) -> String {
                 )
             })
             .unwrap_or_default();
-        let incomplete = st
-            .series
-            .iter()
-            .any(|s| !s.missing_instance_numbers.is_empty());
+        let incomplete = st.series.iter().any(catalog::Series::is_incomplete);
         let _ = writeln!(
             out,
             "<tr><td><a href=\"{}\">Study {}</a></td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -287,6 +284,13 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
         );
         if let Some(note) = &visual.note {
             let _ = writeln!(out, "<p class=\"note\">No preview: {}</p>", esc(note));
+        }
+        if se.missing_from_source > 0 {
+            let _ = writeln!(
+                out,
+                "<p class=\"warn\">Incomplete at the source: {} image(s) listed on the original disc were missing or unreadable.</p>",
+                se.missing_from_source
+            );
         }
         if !se.missing_instance_numbers.is_empty() {
             let _ = writeln!(

@@ -72,7 +72,12 @@ pub fn tree(catalog: &Catalog) -> String {
                 } else {
                     String::new()
                 };
-                let gaps = if se.missing_instance_numbers.is_empty() {
+                let gaps = if se.missing_from_source > 0 {
+                    format!(
+                        "  INCOMPLETE: {} image(s) listed in the disc's DICOMDIR are missing",
+                        se.missing_from_source
+                    )
+                } else if se.missing_instance_numbers.is_empty() {
                     String::new()
                 } else {
                     format!(
@@ -204,6 +209,7 @@ pub fn survey_json(s: &Survey) -> serde_json::Value {
                     "frame_count": se.frame_count(),
                     "bytes": se.size(),
                     "missing_instance_numbers": se.missing_instance_numbers,
+                    "missing_from_source": se.missing_from_source,
                     "instances": se.instances.iter().map(|i| json!({
                         "path": i.source,
                         "sop_instance_uid": i.object.attrs.sop_instance_uid,

@@ -64,7 +64,7 @@ pub fn survey(
             s.warnings.push(format!("{}: {w}", inst.source.display()));
         }
     }
-    cross_check(&directories, &instances, &mut s);
+    let missing_by_series = cross_check(&directories, &instances, &mut s);
     for d in &directories {
         s.ignored.push(Unused {
             path: d.source.clone(),
@@ -72,6 +72,13 @@ pub fn survey(
         });
     }
     s.catalog = catalog::build(instances);
+    for p in &mut s.catalog.patients {
+        for st in &mut p.studies {
+            for se in &mut st.series {
+                se.missing_from_source = missing_by_series.get(&se.uid).copied().unwrap_or(0);
+            }
+        }
+    }
     s.skipped.extend(s.catalog.conflicts.iter().cloned());
     for d in &s.catalog.duplicates {
         s.ignored.push(Unused {
@@ -114,9 +121,15 @@ fn folded(path: &Path) -> Vec<String> {
 /// the same object); what is there should be listed. A file named DICOMDIR is the disc's
 /// table of contents and a missing file it lists is lost data; other directory files (such
 /// as Philips' DIRFILE) are hints, and their gaps are warnings.
-fn cross_check(directories: &[Instance], instances: &[Instance], s: &mut Survey) {
+/// Returns, per Series Instance UID, how many files the DICOMDIR lists that are not usable.
+fn cross_check(
+    directories: &[Instance],
+    instances: &[Instance],
+    s: &mut Survey,
+) -> BTreeMap<String, usize> {
+    let mut missing_by_series: BTreeMap<String, usize> = BTreeMap::new();
     if directories.is_empty() {
-        return;
+        return missing_by_series;
     }
     let by_path: BTreeMap<Vec<String>, &Instance> =
         instances.iter().map(|i| (folded(&i.source), i)).collect();
@@ -190,17 +203,23 @@ fn cross_check(directories: &[Instance], instances: &[Instance], s: &mut Survey)
                         ));
                     }
                 }
-                None if skipped_paths.contains(&key) => {
+                None if is_primary || skipped_paths.contains(&key) => {
+                    if let Some(series) = &rec.series_instance_uid {
+                        *missing_by_series.entry(series.clone()).or_default() += 1;
+                    }
+                    if !skipped_paths.contains(&key) {
+                        s.skipped.push(Unused {
+                            path: shown,
+                            reason: "listed in the DICOMDIR but missing from the disc".into(),
+                        });
+                        continue;
+                    }
                     // Already reported with its own reason; say that the DICOMDIR expected it.
                     s.warnings.push(format!(
                         "{}: listed in the DICOMDIR as an image, but not usable (see above)",
                         shown.display()
                     ));
                 }
-                None if is_primary => s.skipped.push(Unused {
-                    path: shown,
-                    reason: "listed in the DICOMDIR but missing from the disc".into(),
-                }),
                 None => s.warnings.push(format!(
                     "{}: listed in {} but missing",
                     shown.display(),
@@ -222,6 +241,7 @@ fn cross_check(directories: &[Instance], instances: &[Instance], s: &mut Survey)
             i.source.display()
         ));
     }
+    missing_by_series
 }
 
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -290,3 +290,42 @@ fn one_name_and_birth_date_under_two_ids_is_refused_by_default() {
         .collect();
     assert_eq!(ids, BTreeSet::from(["DPK100234"]));
 }
+
+#[test]
+fn a_series_missing_images_the_disc_lists_is_flagged_in_scan_manifest_and_pages() {
+    let dir = scratch("incomplete_series").join("disc");
+    copy_tree(&sample_disc(), &dir);
+    std::fs::remove_file(dir.join("DICOM/ST000000/SE000001/IM000001")).unwrap();
+    let scan = dicompack(&["scan", dir.to_str().unwrap(), "--json"], &dir);
+    assert_eq!(scan.code, 3, "{}", scan.describe());
+    let doc: Value = serde_json::from_str(&scan.stdout).unwrap();
+    let flagged: Vec<u64> = doc["patients"][0]["studies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["series"].as_array().unwrap())
+        .map(|se| se["missing_from_source"].as_u64().unwrap())
+        .collect();
+    assert_eq!(flagged.iter().sum::<u64>(), 1, "{flagged:?}");
+
+    let p = pack("incomplete_series_pack", &[&dir], &[]);
+    assert_eq!(p.run.code, 3, "{}", p.run.describe());
+    let series: Vec<&Value> = p.manifest["patients"][0]["studies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["series"].as_array().unwrap())
+        .filter(|se| se["missing_from_source"].as_u64() == Some(1))
+        .collect();
+    assert_eq!(series.len(), 1, "the manifest must flag the series");
+    let pages: String = walkdir::WalkDir::new(p.tree.join("IHE_PDI"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "HTM"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(
+        pages.contains("Incomplete at the source"),
+        "the study page must flag it"
+    );
+}
