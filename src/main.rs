@@ -360,7 +360,15 @@ fn pack(
     }
     opts.output = output
         .unwrap_or_else(|| select::default_package_name(&s.catalog, std::path::Path::new(".")));
+    let sources = inputs
+        .iter()
+        .map(|p| dicompack::manifest::SourceInput {
+            path: p.display().to_string(),
+            volume_label: dicompack::discover::volume_label(p),
+        })
+        .collect();
     let notes = package::Notes {
+        sources,
         identities,
         left_out: left_out.clone(),
         skipped: s.skipped.clone(),

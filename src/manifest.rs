@@ -16,6 +16,8 @@ pub struct Manifest {
     /// RFC 3339, UTC; from SOURCE_DATE_EPOCH when set, so packages can be reproduced.
     pub created: String,
     pub options: Vec<String>,
+    /// The inputs as given, with the disc's volume label when one could be read.
+    pub sources: Vec<SourceInput>,
     pub summary: Summary,
     /// Every patient identity in the package (more than one only with --allow-multiple-patients).
     pub identities: Vec<String>,
@@ -28,6 +30,12 @@ pub struct Manifest {
     /// Files that are not DICOM (viewer software, autorun files, …).
     pub ignored: Vec<Unused>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceInput {
+    pub path: String,
+    pub volume_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -65,6 +65,7 @@ pub struct PackOptions {
 /// What the run knows beyond the catalog, recorded in the manifest.
 #[derive(Default)]
 pub struct Notes {
+    pub sources: Vec<manifest::SourceInput>,
     pub identities: Vec<String>,
     pub left_out: Vec<String>,
     pub skipped: Vec<Unused>,
@@ -269,6 +270,7 @@ pub fn write(
         tool: manifest::Tool::this(),
         created,
         options: opts.recorded_options.clone(),
+        sources: notes.sources,
         summary: summary.clone(),
         identities: notes.identities,
         left_out: notes.left_out,
