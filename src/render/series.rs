@@ -53,25 +53,14 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
         .filter_map(|i| encapsulated_document(i).ok())
         .collect();
     let (jpeg, placeholder_reason, failed) = match representative(series) {
-        Some(inst) => {
-            let src = RenderSource {
-                path: &inst.source,
-                dataset_offset: inst.object.dataset_offset,
-                transfer_syntax_uid: &inst.object.transfer_syntax_uid,
-            };
-            let opts = RenderOptions {
-                max_side,
-                frame: None,
-            };
-            match render(&src, &opts) {
-                Ok(img) => (encode_jpeg(&img, JPEG_QUALITY), None, false),
-                Err(e) => {
-                    let why = e.to_string();
-                    let tile = placeholder("No preview", &why, max_side);
-                    (encode_jpeg(&tile, JPEG_QUALITY), Some(why), true)
-                }
+        Some(inst) => match draw(inst, max_side) {
+            Ok(img) => (encode_jpeg(&img, JPEG_QUALITY), None, false),
+            Err(e) => {
+                let why = e.to_string();
+                let tile = placeholder("No preview", &why, max_side);
+                (encode_jpeg(&tile, JPEG_QUALITY), Some(why), true)
             }
-        }
+        },
         None => {
             let first = series.instances.first();
             let what = first
@@ -92,6 +81,22 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
         failed,
         documents,
     }
+}
+
+/// Draws the middle frame of one scanned instance.
+fn draw(inst: &Instance, max_side: u32) -> Result<image::RgbImage, super::RenderError> {
+    let src = RenderSource {
+        path: &inst.source,
+        dataset_offset: inst.object.dataset_offset,
+        transfer_syntax_uid: &inst.object.transfer_syntax_uid,
+    };
+    render(
+        &src,
+        &RenderOptions {
+            max_side,
+            frame: None,
+        },
+    )
 }
 
 /// The middle instance that has pixel data, in Instance Number order.
@@ -142,17 +147,8 @@ pub fn render_instances(series: &Series, max_side: u32) -> Vec<Vec<u8>> {
         .instances
         .par_iter()
         .map(|inst| {
-            let src = RenderSource {
-                path: &inst.source,
-                dataset_offset: inst.object.dataset_offset,
-                transfer_syntax_uid: &inst.object.transfer_syntax_uid,
-            };
-            let opts = RenderOptions {
-                max_side,
-                frame: None,
-            };
             let img = if inst.object.attrs.has_pixel_data {
-                render(&src, &opts)
+                draw(inst, max_side)
                     .unwrap_or_else(|e| placeholder("No preview", &e.to_string(), max_side))
             } else {
                 let what =
