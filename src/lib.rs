@@ -7,6 +7,17 @@
 //! package ─▶ verify ─▶ verdict        package ─▶ extract (verify first, safe paths)
 //! ```
 
+// Input reaches almost every function here: nothing in the library may panic on it.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod catalog; // instances → Patient ▸ Study ▸ Series ▸ Instance, duplicates, conflicts
 pub mod checksum; // SHA-256 helpers and the `sha256sum -c` list format
 pub mod dicomdir; // DICOMDIR (PS3.3 Annex F) reader and writer, by hand: dicom-rs has none

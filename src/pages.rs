@@ -90,7 +90,7 @@ fn patient_block(out: &mut String, ctx: &PageContext<'_>) {
             let _ = writeln!(
                 out,
                 "<p class=\"warn\">Also written as: {}</p>",
-                esc(&p.names[1..].join(" / "))
+                esc(&p.names.get(1..).unwrap_or_default().join(" / "))
             );
         }
     }

@@ -32,7 +32,7 @@ pub fn size(bytes: u64) -> String {
     if unit == 0 {
         format!("{bytes} bytes")
     } else {
-        format!("{v:.1} {}", UNITS[unit])
+        format!("{v:.1} {}", UNITS.get(unit).unwrap_or(&"TB"))
     }
 }
 

@@ -17,6 +17,11 @@
 //! pixel data, JPEG-LS mapping tables, restart intervals and point transforms, CMYK JPEG,
 //! JPEG 2000 with subsampled components. Overlays and Presentation LUT Shape are not drawn.
 
+// The decoders index pixel buffers in tight loops, with the bounds established when the buffers
+// are sized; turning every access into a checked one would cost speed for no gain in safety,
+// because each render call is isolated (`series::draw` catches a panic and draws a tile instead).
+#![allow(clippy::indexing_slicing)]
+
 mod attrs;
 mod codec;
 mod font;

@@ -90,11 +90,16 @@ fn draw(inst: &Instance, max_side: u32) -> Result<image::RgbImage, super::Render
         dataset_offset: inst.object.dataset_offset,
         transfer_syntax_uid: &inst.object.transfer_syntax_uid,
     };
-    render(
-        &src,
-        &RenderOptions {
-            max_side,
-            frame: None,
+    let opts = RenderOptions {
+        max_side,
+        frame: None,
+    };
+    // A decoder bug on a crafted image must cost one preview, never the package.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&src, &opts))).unwrap_or_else(
+        |_| {
+            Err(super::RenderError::Corrupt(
+                "the image data could not be decoded (internal decoder error)".into(),
+            ))
         },
     )
 }
