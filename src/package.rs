@@ -19,7 +19,7 @@ use crate::scan::{self, Instance, Unused};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -799,11 +799,4 @@ fn zip_time(source_date_epoch: Option<i64>) -> zip::DateTime {
 /// Reads the SOURCE_DATE_EPOCH convention (reproducible builds).
 pub fn source_date_epoch_from_env() -> Option<i64> {
     std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
-}
-
-/// The temporary files this module creates, for a caller that must clean up after a signal.
-pub fn is_temporary_name(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(".dicompack-") && n.ends_with(".partial"))
 }
