@@ -329,3 +329,60 @@ fn a_series_missing_images_the_disc_lists_is_flagged_in_scan_manifest_and_pages(
         "the study page must flag it"
     );
 }
+
+/// Issue 3: an Encapsulated PDF report travels readable, as a .PDF beside its study's page.
+#[test]
+fn an_encapsulated_pdf_report_is_written_out_beside_its_study_page() {
+    if !interop("encapsulated_pdf", &[Need::Pydicom]) {
+        return;
+    }
+    let dir = scratch("encapsulated_pdf").join("disc");
+    copy_tree(&sample_disc(), &dir);
+    let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    std::fs::write(dir.join("report.pdf"), pdf).unwrap();
+    // A real Encapsulated PDF Storage object, for the CT study's patient and study.
+    let script = format!(
+        "import pydicom\nfrom pydicom.dataset import Dataset, FileMetaDataset\nfrom pydicom.uid import generate_uid, ExplicitVRLittleEndian\n\
+ct = pydicom.dcmread({ct:?})\nds = Dataset()\n\
+for k in ['PatientName','PatientID','IssuerOfPatientID','PatientBirthDate','PatientSex','StudyInstanceUID','StudyDate','StudyTime','StudyID','AccessionNumber','StudyDescription']:\n    setattr(ds, k, getattr(ct, k, ''))\n\
+ds.SOPClassUID = '1.2.840.10008.5.1.4.1.1.104.1'\nds.SOPInstanceUID = '2.25.4242'\nds.SeriesInstanceUID = '2.25.4243'\nds.Modality = 'DOC'\nds.SeriesNumber = 99\nds.InstanceNumber = 1\n\
+ds.MIMETypeOfEncapsulatedDocument = 'application/pdf'\nds.EncapsulatedDocument = open({pdf:?}, 'rb').read()\n\
+ds.file_meta = FileMetaDataset()\nds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID\nds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID\nds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian\n\
+ds.save_as({out:?}, enforce_file_format=True)\n",
+        ct = dir
+            .join("DICOM/ST000001/SE000000/IM000000")
+            .display()
+            .to_string(),
+        pdf = dir.join("report.pdf").display().to_string(),
+        out = dir.join("DICOM/ST000001/REPORT").display().to_string(),
+    );
+    let r = run_tool("python3", &["-c", &script], &dir);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    std::fs::remove_file(dir.join("report.pdf")).unwrap();
+
+    let p = pack("encapsulated_pdf_pack", &[&dir], &[]);
+    assert_eq!(p.run.code, 0, "{}", p.run.describe());
+    let pdfs: Vec<PathBuf> = walkdir::WalkDir::new(p.tree.join("IHE_PDI"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "PDF"))
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert_eq!(pdfs.len(), 1, "one PDF expected: {pdfs:?}");
+    assert_eq!(
+        std::fs::read(&pdfs[0]).unwrap(),
+        pdf,
+        "the PDF must come out byte for byte"
+    );
+    let name = pdfs[0].file_name().unwrap().to_string_lossy().into_owned();
+    let pages: String = walkdir::WalkDir::new(p.tree.join("IHE_PDI"))
+        .max_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "HTM"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(pages.contains(&name), "a study page must link {name}");
+    let listed = std::fs::read_to_string(p.tree.join("SHA256.TXT")).unwrap();
+    assert!(listed.contains(&name), "SHA256.TXT must list the PDF");
+}
