@@ -496,6 +496,30 @@ impl Walker<'_> {
         }
     }
 
+    /// Where a value of `len` bytes starting at `start` ends, if that is within `limit` (the
+    /// stream, or the enclosing sequence); otherwise the error naming what claimed it.
+    fn end_within(
+        &self,
+        at: usize,
+        start: usize,
+        len: u32,
+        limit: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<u64, Malformed> {
+        let end = start as u64 + u64::from(len);
+        if end > limit {
+            return Err(Malformed::BadLength {
+                offset: at as u64,
+                what: format!(
+                    "{} claims {len} bytes, but only {} remain",
+                    what(),
+                    limit.saturating_sub(start as u64)
+                ),
+            });
+        }
+        Ok(end)
+    }
+
     fn need(&self, upto: usize) -> Result<Walk, Malformed> {
         if upto as u64 > self.stream_len {
             return Err(Malformed::Truncated {
@@ -549,18 +573,7 @@ impl Walker<'_> {
                     what: format!("{} has undefined length", what()),
                 });
             };
-            let end = value_start as u64 + u64::from(len);
-            if end > self.stream_len {
-                return Err(Malformed::BadLength {
-                    offset: pos as u64,
-                    what: format!(
-                        "{} claims {} bytes but the file ends {} bytes later",
-                        what(),
-                        len,
-                        self.stream_len.saturating_sub(value_start as u64)
-                    ),
-                });
-            }
+            let end = self.end_within(pos, value_start, len, self.stream_len, &what)?;
             if end > self.buf.len() as u64 {
                 return Ok(Step::Stop(self.need(end as usize)?));
             }
@@ -598,18 +611,8 @@ impl Walker<'_> {
     ) -> Result<Step, Malformed> {
         let end = match len {
             Some(len) => {
-                let end = start as u64 + u64::from(len);
-                if end > self.stream_len {
-                    return Err(Malformed::BadLength {
-                        offset: start as u64,
-                        what: format!(
-                            "sequence {} claims {} bytes, past the end of the file",
-                            what(),
-                            len
-                        ),
-                    });
-                }
-                Some(end as usize)
+                let seq = || format!("sequence {}", what());
+                Some(self.end_within(start, start, len, self.stream_len, &seq)? as usize)
             }
             None => None,
         };
@@ -641,13 +644,9 @@ impl Walker<'_> {
             let item_start = pos + 8;
             match item.len {
                 Some(len) => {
-                    let item_end = item_start as u64 + u64::from(len);
-                    if item_end > self.stream_len || end.is_some_and(|e| item_end > e as u64) {
-                        return Err(Malformed::BadLength {
-                            offset: pos as u64,
-                            what: format!("an item of sequence {} claims {} bytes", what(), len),
-                        });
-                    }
+                    let limit = end.map_or(self.stream_len, |e| e as u64);
+                    let item = || format!("an item of sequence {}", what());
+                    let item_end = self.end_within(pos, item_start, len, limit, &item)?;
                     match self.dataset(item_start, Some(item_end as usize), depth)? {
                         Walk::End => pos = item_end as usize,
                         other => return Ok(Step::Stop(other)),
