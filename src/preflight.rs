@@ -152,7 +152,8 @@ pub struct ElementHeader {
     pub header_len: usize,
 }
 
-fn u16_at(buf: &[u8], pos: usize, le: bool) -> Option<u16> {
+/// A 16-bit integer at `pos`, or `None` past the end (also used by the DICOMDIR reader).
+pub(crate) fn u16_at(buf: &[u8], pos: usize, le: bool) -> Option<u16> {
     let b: [u8; 2] = buf.get(pos..pos.checked_add(2)?)?.try_into().ok()?;
     Some(if le {
         u16::from_le_bytes(b)
@@ -161,7 +162,8 @@ fn u16_at(buf: &[u8], pos: usize, le: bool) -> Option<u16> {
     })
 }
 
-fn u32_at(buf: &[u8], pos: usize, le: bool) -> Option<u32> {
+/// A 32-bit integer at `pos`, or `None` past the end.
+pub(crate) fn u32_at(buf: &[u8], pos: usize, le: bool) -> Option<u32> {
     let b: [u8; 4] = buf.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
     Some(if le {
         u32::from_le_bytes(b)

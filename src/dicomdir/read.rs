@@ -7,6 +7,7 @@
 //! buffer, nesting is capped, offset chains are walked with a visited set, and the only
 //! allocations grow with the records actually present in the input.
 
+use crate::preflight::{u16_at, u32_at};
 use std::collections::HashMap;
 
 use super::{DicomDirError, MEDIA_STORAGE_DIRECTORY_SOP_CLASS};
@@ -68,7 +69,7 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
     let mut pos = 132;
     let mut transfer_syntax = None;
     let mut sop_class = None;
-    while u16_at(b, pos) == Some(0x0002) {
+    while u16_at(b, pos, true) == Some(0x0002) {
         let h = header(b, pos, Syntax::Explicit)?;
         let value = value_of(b, &h).ok_or_else(|| {
             DicomDirError::Truncated(format!("file meta element at byte {pos} runs past the end"))
@@ -223,30 +224,15 @@ struct Header {
     value_start: usize,
 }
 
-fn u16_at(b: &[u8], pos: usize) -> Option<u16> {
-    let s = b.get(pos..pos.checked_add(2)?)?;
-    Some(u16::from_le_bytes([*s.first()?, *s.get(1)?]))
-}
-
-fn u32_at(b: &[u8], pos: usize) -> Option<u32> {
-    let s = b.get(pos..pos.checked_add(4)?)?;
-    Some(u32::from_le_bytes([
-        *s.first()?,
-        *s.get(1)?,
-        *s.get(2)?,
-        *s.get(3)?,
-    ]))
-}
-
 fn header(b: &[u8], pos: usize, syntax: Syntax) -> Result<Header, DicomDirError> {
     let cut = || DicomDirError::Truncated(format!("an element header at byte {pos} is incomplete"));
-    let group = u16_at(b, pos).ok_or_else(cut)?;
-    let elem = u16_at(b, pos + 2).ok_or_else(cut)?;
+    let group = u16_at(b, pos, true).ok_or_else(cut)?;
+    let elem = u16_at(b, pos + 2, true).ok_or_else(cut)?;
     let implicit = |vr| -> Result<Header, DicomDirError> {
         Ok(Header {
             tag: (group, elem),
             vr,
-            len: u32_at(b, pos + 4).ok_or_else(cut)?,
+            len: u32_at(b, pos + 4, true).ok_or_else(cut)?,
             value_start: pos + 8,
         })
     };
@@ -274,7 +260,7 @@ fn header(b: &[u8], pos: usize, syntax: Syntax) -> Result<Header, DicomDirError>
             | b"UT"
             | b"UV"
     ) {
-        let len = u32_at(b, pos + 8).ok_or_else(cut)?;
+        let len = u32_at(b, pos + 8, true).ok_or_else(cut)?;
         Ok(Header {
             tag: (group, elem),
             vr: Some(vr),
@@ -282,7 +268,7 @@ fn header(b: &[u8], pos: usize, syntax: Syntax) -> Result<Header, DicomDirError>
             value_start: pos + 12,
         })
     } else {
-        let len = u16_at(b, pos + 6).ok_or_else(cut)?;
+        let len = u16_at(b, pos + 6, true).ok_or_else(cut)?;
         Ok(Header {
             tag: (group, elem),
             vr: Some(vr),
