@@ -133,13 +133,17 @@ impl Catalog {
 /// of two copies is the one kept.
 pub fn build(instances: Vec<Instance>) -> Catalog {
     let mut catalog = Catalog::default();
-    let mut by_uid: HashMap<String, (std::path::PathBuf, crate::checksum::Digest)> = HashMap::new();
+    let mut by_uid: HashMap<String, (std::path::PathBuf, Option<crate::checksum::Digest>)> =
+        HashMap::new();
     let mut tree: BTreeMap<PatientKey, BTreeMap<String, BTreeMap<String, Vec<Instance>>>> =
         BTreeMap::new();
     for inst in instances {
         let a = &inst.object.attrs;
         if let Some((kept, digest)) = by_uid.get(&a.sop_instance_uid) {
-            if *digest == inst.object.sha256 {
+            // Without both digests, sameness is unknown: treat as a conflict (the survey
+            // hashes every file that shares a UID, so this only happens to a caller that
+            // did not).
+            if digest.is_some() && *digest == inst.object.sha256 {
                 catalog.duplicates.push(Duplicate {
                     kept: kept.clone(),
                     dropped: inst.source.clone(),

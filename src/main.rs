@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use dicompack::package::{self, Compression, PackOptions, Thumbnails};
+use dicompack::scan::Pass;
 use dicompack::select::{self, Filters};
 use dicompack::survey::{self, Survey};
 use dicompack::{catalog, report, verify};
@@ -88,6 +89,10 @@ enum Command {
         /// Print one JSON document on stdout instead of text.
         #[arg(long)]
         json: bool,
+        /// Read every byte of every file, not only the headers: finds unreadable places on a
+        /// damaged disc, and gives each file's SHA-256. Slower.
+        #[arg(long)]
+        read_all: bool,
         #[command(flatten)]
         selection: Selection,
     },
@@ -153,8 +158,12 @@ fn main() -> ExitCode {
         Command::Scan {
             inputs,
             json,
+            read_all,
             selection,
-        } => with_filters(&selection, |f| scan(&inputs, f, json)),
+        } => {
+            let pass = if read_all { Pass::Whole } else { Pass::Header };
+            with_filters(&selection, |f| scan(&inputs, pass, f, json))
+        }
         Command::Pack {
             inputs,
             output,
@@ -222,9 +231,9 @@ fn progress(message: &'static str) -> ProgressBar {
     bar
 }
 
-fn run_survey(inputs: &[PathBuf]) -> Result<Survey, u8> {
+fn run_survey(inputs: &[PathBuf], pass: Pass) -> Result<Survey, u8> {
     let bar = progress("Reading");
-    let result = survey::survey(inputs, &|n| bar.set_length(n as u64), &|| bar.inc(1));
+    let result = survey::survey(inputs, pass, &|n| bar.set_length(n as u64), &|| bar.inc(1));
     bar.finish_and_clear();
     result.map_err(|e| {
         eprintln!("dicompack: {e}");
@@ -250,8 +259,12 @@ fn with_filters(selection: &Selection, run: impl FnOnce(&Filters) -> u8) -> u8 {
 }
 
 /// Surveys the inputs and applies the selection; the catalog in the survey is the selected one.
-fn survey_selected(inputs: &[PathBuf], filters: &Filters) -> Result<(Survey, Vec<String>), u8> {
-    let mut s = run_survey(inputs)?;
+fn survey_selected(
+    inputs: &[PathBuf],
+    pass: Pass,
+    filters: &Filters,
+) -> Result<(Survey, Vec<String>), u8> {
+    let mut s = run_survey(inputs, pass)?;
     if filters.is_empty() || s.catalog.instance_count() == 0 {
         return Ok((s, Vec::new()));
     }
@@ -267,8 +280,8 @@ fn survey_selected(inputs: &[PathBuf], filters: &Filters) -> Result<(Survey, Vec
     }
 }
 
-fn scan(inputs: &[PathBuf], filters: &Filters, json: bool) -> u8 {
-    let (s, left_out) = match survey_selected(inputs, filters) {
+fn scan(inputs: &[PathBuf], pass: Pass, filters: &Filters, json: bool) -> u8 {
+    let (s, left_out) = match survey_selected(inputs, pass, filters) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -307,7 +320,9 @@ fn pack(
     allow_multiple: bool,
     json: bool,
 ) -> u8 {
-    let (s, left_out) = match survey_selected(inputs, filters) {
+    // The copy into the package reads, hashes and checks every byte: the survey needs only
+    // the headers.
+    let (s, left_out) = match survey_selected(inputs, Pass::Header, filters) {
         Ok(x) => x,
         Err(code) => return code,
     };

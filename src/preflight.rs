@@ -750,18 +750,10 @@ impl PixelDataCheck {
         while !chunk.is_empty() {
             match self.state {
                 PixelState::Complete => return Ok(()),
-                PixelState::Skip { left, then_items } => {
+                PixelState::Skip { left, .. } => {
                     let n = (chunk.len() as u64).min(left);
                     chunk = chunk.get(n as usize..).unwrap_or_default();
-                    self.offset += n;
-                    let left = left - n;
-                    self.state = if left > 0 {
-                        PixelState::Skip { left, then_items }
-                    } else if then_items {
-                        PixelState::ItemHeader
-                    } else {
-                        PixelState::Complete
-                    };
+                    self.skip(n);
                 }
                 PixelState::ItemHeader => {
                     let need = 8 - self.pending.len();
@@ -800,6 +792,36 @@ impl PixelDataCheck {
             }
         }
         Ok(())
+    }
+
+    /// How many of the next bytes are payload (native pixels or a fragment's data) that need
+    /// not be looked at: a reader that can seek may pass over them and call [`Self::skip`].
+    pub fn skippable(&self) -> u64 {
+        match self.state {
+            PixelState::Skip { left, .. } => left,
+            _ => 0,
+        }
+    }
+
+    /// Whether the element is complete (what follows is not checked).
+    pub fn is_complete(&self) -> bool {
+        self.state == PixelState::Complete
+    }
+
+    /// Notes that `n` payload bytes (at most [`Self::skippable`]) went by.
+    pub fn skip(&mut self, n: u64) {
+        if let PixelState::Skip { left, then_items } = self.state {
+            let n = n.min(left);
+            self.offset += n;
+            let left = left - n;
+            self.state = if left > 0 {
+                PixelState::Skip { left, then_items }
+            } else if then_items {
+                PixelState::ItemHeader
+            } else {
+                PixelState::Complete
+            };
+        }
     }
 
     /// Called at the end of the stream.

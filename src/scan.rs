@@ -1,9 +1,14 @@
 //! Scan stage: one candidate file → an [`Instance`], a directory file, or a reason it is not used.
 //!
-//! Each file is read once, front to back: every byte goes through SHA-256; the first bytes are
-//! kept (growing only as far as the header needs, with a hard cap), checked by [`preflight`],
-//! and only then parsed by dicom-object, up to Pixel Data. The rest of the stream is checked
-//! for completeness as it passes. Nothing is ever allocated from a length the file claims.
+//! A file is read front to back, once. The first bytes are kept (growing only as far as the
+//! header needs, with a hard cap), checked by [`preflight`], and only then parsed by
+//! dicom-object, up to Pixel Data. The pixel data is checked for completeness. Nothing is ever
+//! allocated from a length the file claims.
+//!
+//! Two passes ([`Pass`]): `Whole` reads and hashes every byte (verify, the copy into a package,
+//! `scan --read-all`); `Header` reads the header and seeks past pixel payloads, checking only
+//! the fragment structure, so that cataloguing a disc costs a few kilobytes per file and the
+//! package writer's copy is the one pass that reads and hashes the bulk.
 
 use crate::checksum::Digest;
 use crate::preflight::{self, Detected, Encoding, Malformed, PixelDataCheck, SourceFormat, Walk};
@@ -14,12 +19,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// The header is first looked for in this many bytes, then in more as needed.
-const HEAD_START: usize = 256 * 1024;
+/// The header is first looked for in this many bytes, then in more as needed. A whole pass
+/// reads everything anyway, so it starts with a large read; a header pass reads what real
+/// headers need (a few kilobytes), rarely more.
+const HEAD_START_WHOLE: usize = 256 * 1024;
+const HEAD_START_HEADER: usize = 32 * 1024;
 /// No header may be larger than this (real ones are kilobytes; a few carry large private data).
 pub const HEAD_MAX: usize = 64 * 1024 * 1024;
 /// Inflated deflate-encoded datasets are cut off here before their header must have ended.
@@ -59,7 +67,9 @@ pub struct Attributes {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Object {
     pub size: u64,
-    pub sha256: Digest,
+    /// Of every byte: present when the whole stream was read ([`Pass::Whole`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Digest>,
     pub format: SourceFormat,
     /// Where the dataset starts in the stream (0 for headerless data).
     pub dataset_offset: u64,
@@ -128,26 +138,47 @@ pub enum Scanned {
     Skipped(Unused),
 }
 
-/// Scans bytes already in memory (a fuzzing and testing entry point).
+/// How much of a file a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The header, and the pixel data's structure by seeking: enough to catalog a file.
+    Header,
+    /// Every byte, hashed: finds unreadable sectors, and gives the file's SHA-256.
+    Whole,
+}
+
+/// Scans bytes already in memory, reading every byte (a fuzzing and testing entry point).
 pub fn scan_bytes(bytes: &[u8]) -> Result<Content, ScanError> {
     scan_reader(bytes, bytes.len() as u64)
 }
 
 /// Scans a stream of `len` bytes: hashes all of it, parses the header, checks completeness.
-pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
-    let mut stream = Stream {
-        reader: &mut r,
-        hasher: Sha256::new(),
-        read: 0,
-    };
+pub fn scan_reader(r: impl Read, len: u64) -> Result<Content, ScanError> {
+    scan_source(
+        Whole {
+            reader: r,
+            hasher: Sha256::new(),
+        },
+        len,
+    )
+}
+
+/// Scans a seekable stream of `len` bytes, reading only the header and the item headers of
+/// encapsulated pixel data. The object has no digest.
+pub fn scan_header(r: impl Read + Seek, len: u64) -> Result<Content, ScanError> {
+    scan_source(HeaderOnly { reader: r }, len)
+}
+
+fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
+    let mut stream = Stream { source, read: 0 };
     let mut head = Vec::new();
-    stream.fill(&mut head, HEAD_START.min(len as usize))?;
+    stream.fill(&mut head, S::HEAD_START.min(len as usize))?;
 
     let detected = detect_with_room(&mut stream, &mut head, len)?;
     let (format, ts, meta_sop_class, meta_sop_instance, dataset_start) = match detected {
         Detected::NotDicom => {
             let kind = describe_not_dicom(&head);
-            stream.drain(len, None)?;
+            stream.finish(len, None)?;
             return Ok(Content::NotDicom(kind));
         }
         Detected::Part10 {
@@ -190,7 +221,7 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
         }
         let inflated = inflate_bounded(head.get(dataset_start..).unwrap_or_default())?;
         let parsed = parse_header(&inflated, 0, Encoding::EXPLICIT_LE, inflated.len() as u64)?;
-        stream.drain(len, None)?;
+        stream.finish(len, None)?;
         parsed
     } else {
         let (header_end, pixel, unparseable, encoding) = match walk_with_room(
@@ -244,7 +275,7 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
             let start = pixel.map_or(0, |p| p.0);
             check.feed(head.get(start..).unwrap_or_default())?;
         }
-        stream.drain(len, check.as_mut())?;
+        stream.finish(len, check.as_mut())?;
         if let Some(check) = check {
             check.finish()?;
         }
@@ -291,7 +322,7 @@ pub fn scan_reader(mut r: impl Read, len: u64) -> Result<Content, ScanError> {
     }
     let object = Object {
         size: len,
-        sha256: Digest::from_hasher(stream.hasher),
+        sha256: stream.source.digest(),
         format,
         dataset_offset: dataset_start as u64,
         transfer_syntax_uid: ts,
@@ -327,14 +358,140 @@ fn check_transfer_syntax(ts: &str) -> Result<(), ScanError> {
     Ok(())
 }
 
-/// The stream being scanned: everything read passes through the hasher exactly once.
-struct Stream<'a, R: Read> {
-    reader: &'a mut R,
+/// How a scan reads its stream (see [`Pass`]).
+trait Source {
+    /// How many bytes to read first.
+    const HEAD_START: usize;
+    /// Reads the next bytes of the header; 0 at the end.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Goes through the rest of the stream after the header (which ended at `at`), feeding
+    /// the pixel data check.
+    fn finish(
+        &mut self,
+        at: u64,
+        len: u64,
+        check: Option<&mut PixelDataCheck>,
+    ) -> Result<(), ScanError>;
+    /// SHA-256 of the stream, when every byte went by.
+    fn digest(self) -> Option<Digest>;
+}
+
+/// Every byte is read and passes through the hasher exactly once.
+struct Whole<R> {
+    reader: R,
     hasher: Sha256,
+}
+
+impl<R: Read> Source for Whole<R> {
+    const HEAD_START: usize = HEAD_START_WHOLE;
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn finish(
+        &mut self,
+        mut at: u64,
+        len: u64,
+        mut check: Option<&mut PixelDataCheck>,
+    ) -> Result<(), ScanError> {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match self.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(ScanError::Io {
+                        offset: at,
+                        source: e,
+                    });
+                }
+            };
+            if let Some(check) = check.as_deref_mut() {
+                check.feed(buf.get(..n).unwrap_or_default())?;
+            }
+            at += n as u64;
+            if at > len {
+                return Err(ScanError::Incomplete(format!(
+                    "it grew while being read (expected {len} bytes)"
+                )));
+            }
+        }
+        if at != len {
+            return Err(ScanError::Incomplete(format!(
+                "only {at} of its {len} bytes could be read (changed or cut while reading)"
+            )));
+        }
+        Ok(())
+    }
+
+    fn digest(self) -> Option<Digest> {
+        Some(Digest::from_hasher(self.hasher))
+    }
+}
+
+/// The header is read; pixel payloads are seeked past, only item headers are read.
+struct HeaderOnly<R> {
+    reader: R,
+}
+
+impl<R: Read + Seek> Source for HeaderOnly<R> {
+    const HEAD_START: usize = HEAD_START_HEADER;
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+
+    fn finish(
+        &mut self,
+        mut at: u64,
+        len: u64,
+        check: Option<&mut PixelDataCheck>,
+    ) -> Result<(), ScanError> {
+        let Some(check) = check else {
+            return Ok(());
+        };
+        let io_err = |at: u64| {
+            move |e: io::Error| ScanError::Io {
+                offset: at,
+                source: e,
+            }
+        };
+        while !check.is_complete() && at < len {
+            let skip = check.skippable().min(len - at);
+            if skip > 0 {
+                check.skip(skip);
+                at += skip;
+                continue;
+            }
+            // An item header (8 bytes, or what is left of a partial one).
+            let mut item = [0u8; 8];
+            self.reader.seek(SeekFrom::Start(at)).map_err(io_err(at))?;
+            let n = self.reader.read(&mut item).map_err(io_err(at))?;
+            if n == 0 {
+                break;
+            }
+            check.feed(item.get(..n).unwrap_or_default())?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    fn digest(self) -> Option<Digest> {
+        None
+    }
+}
+
+/// The stream being scanned.
+struct Stream<S> {
+    source: S,
     read: u64,
 }
 
-impl<R: Read> Stream<'_, R> {
+impl<S: Source> Stream<S> {
     /// Reads into `head` until it holds `upto` bytes or the stream ends.
     fn fill(&mut self, head: &mut Vec<u8>, upto: usize) -> Result<(), ScanError> {
         if head.len() >= upto {
@@ -345,7 +502,7 @@ impl<R: Read> Stream<'_, R> {
         let mut filled = start;
         while filled < upto {
             let slot = head.get_mut(filled..upto).unwrap_or_default();
-            match self.reader.read(slot) {
+            match self.source.read(slot) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -358,7 +515,6 @@ impl<R: Read> Stream<'_, R> {
             }
         }
         head.truncate(filled);
-        self.hasher.update(head.get(start..).unwrap_or_default());
         self.read += (filled - start) as u64;
         if filled == start {
             // Asked for more and got nothing: the stream is shorter than it said.
@@ -370,46 +526,14 @@ impl<R: Read> Stream<'_, R> {
         Ok(())
     }
 
-    /// Reads the rest of the stream, hashing it and feeding the pixel data check.
-    fn drain(&mut self, len: u64, mut check: Option<&mut PixelDataCheck>) -> Result<(), ScanError> {
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match self.reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(ScanError::Io {
-                        offset: self.read,
-                        source: e,
-                    });
-                }
-            };
-            let chunk = buf.get(..n).unwrap_or_default();
-            self.hasher.update(chunk);
-            if let Some(check) = check.as_deref_mut() {
-                check.feed(chunk)?;
-            }
-            self.read += n as u64;
-            if self.read > len {
-                return Err(ScanError::Incomplete(format!(
-                    "it grew while being read (expected {len} bytes)"
-                )));
-            }
-        }
-        if self.read != len {
-            return Err(ScanError::Incomplete(format!(
-                "only {} of its {len} bytes could be read (changed or cut while reading)",
-                self.read
-            )));
-        }
-        Ok(())
+    fn finish(&mut self, len: u64, check: Option<&mut PixelDataCheck>) -> Result<(), ScanError> {
+        self.source.finish(self.read, len, check)
     }
 }
 
 /// Detects the format, reading more when a large meta group runs past the first bytes.
-fn detect_with_room<R: Read>(
-    stream: &mut Stream<'_, R>,
+fn detect_with_room<S: Source>(
+    stream: &mut Stream<S>,
     head: &mut Vec<u8>,
     len: u64,
 ) -> Result<Detected, ScanError> {
@@ -419,7 +543,7 @@ fn detect_with_room<R: Read>(
                 if (head.len() as u64) < len && head.len() < HEAD_MAX =>
             {
                 let more = (head.len() * 4)
-                    .clamp(HEAD_START, HEAD_MAX)
+                    .clamp(S::HEAD_START, HEAD_MAX)
                     .min(len as usize);
                 stream.fill(head, more)?;
             }
@@ -436,8 +560,8 @@ type HeaderExtent = (usize, Option<PixelStart>, Vec<std::ops::Range<usize>>);
 /// Walks the header, growing `head` as the walk asks, never past [`HEAD_MAX`].
 /// Returns where the header ends and, when there is pixel data, where its value starts and
 /// its length (`None`: encapsulated).
-fn walk_with_room<R: Read>(
-    stream: &mut Stream<'_, R>,
+fn walk_with_room<S: Source>(
+    stream: &mut Stream<S>,
     head: &mut Vec<u8>,
     dataset_start: usize,
     encoding: Encoding,
@@ -611,7 +735,7 @@ fn describe_not_dicom(head: &[u8]) -> &'static str {
 
 /// Scans one file on disk. Opens without blocking (a FIFO must never hang the run), refuses
 /// anything that is not a regular file, and turns every failure into a plain reason.
-pub fn scan_file(path: &Path) -> Scanned {
+pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
     let unused = |reason: String| Unused {
         path: path.to_path_buf(),
         reason,
@@ -629,7 +753,11 @@ pub fn scan_file(path: &Path) -> Scanned {
         Ok(_) => return Scanned::Ignored(unused("not a regular file".into())),
         Err(e) => return Scanned::Skipped(unused(open_error(&e))),
     };
-    match scan_reader(io::BufReader::with_capacity(0, file), len) {
+    let scanned = match pass {
+        Pass::Whole => scan_reader(file, len),
+        Pass::Header => scan_header(file, len),
+    };
+    match scanned {
         Ok(Content::Object(object)) => Scanned::Instance(Box::new(Instance {
             source: path.to_path_buf(),
             object: *object,
@@ -653,11 +781,11 @@ fn open_error(e: &io::Error) -> String {
 
 /// Scans files in parallel; `tick` is called once per file (for a progress bar).
 /// The result keeps the order of `paths`.
-pub fn scan_all(paths: &[PathBuf], tick: &(dyn Fn() + Sync)) -> Vec<Scanned> {
+pub fn scan_all(paths: &[PathBuf], pass: Pass, tick: &(dyn Fn() + Sync)) -> Vec<Scanned> {
     paths
         .par_iter()
         .map(|p| {
-            let s = scan_file(p);
+            let s = scan_file(p, pass);
             tick();
             s
         })

@@ -6,9 +6,11 @@
 //! reason). Nothing is dropped silently.
 
 use crate::catalog::{self, Catalog};
+use crate::checksum::Digest;
 use crate::dicomdir;
 use crate::discover::{self, InputError};
-use crate::scan::{self, Instance, Scanned, Unused};
+use crate::scan::{self, Instance, Pass, Scanned, Unused};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -36,12 +38,13 @@ impl Survey {
 /// after `total` is called with the number of files.
 pub fn survey(
     inputs: &[PathBuf],
+    pass: Pass,
     total: &dyn Fn(usize),
     tick: &(dyn Fn() + Sync),
 ) -> Result<Survey, InputError> {
     let found = discover::discover(inputs)?;
     total(found.candidates.len());
-    let scanned = scan::scan_all(&found.candidates, tick);
+    let scanned = scan::scan_all(&found.candidates, pass, tick);
 
     let mut s = Survey {
         files_seen: found.candidates.len() + found.ignored.len(),
@@ -64,6 +67,7 @@ pub fn survey(
             s.warnings.push(format!("{}: {w}", inst.source.display()));
         }
     }
+    hash_namesakes(&mut instances, &mut s.skipped);
     let missing_by_series = cross_check(&directories, &instances, &mut s);
     for d in &directories {
         s.ignored.push(Unused {
@@ -91,6 +95,55 @@ pub fn survey(
     s.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     s.ignored.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(s)
+}
+
+/// Two files with one SOP Instance UID are the same image twice or a conflict, and only their
+/// bytes can tell which. A header pass leaves files without a digest: hash just these (rare)
+/// files now. One that cannot be read whole is skipped with the reason.
+fn hash_namesakes(instances: &mut Vec<Instance>, skipped: &mut Vec<Unused>) {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for inst in instances.iter() {
+        *count
+            .entry(inst.object.attrs.sop_instance_uid.as_str())
+            .or_default() += 1;
+    }
+    let namesake: BTreeSet<String> = count
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(uid, _)| uid.to_string())
+        .collect();
+    if namesake.is_empty() {
+        return;
+    }
+    let failed: Vec<Option<String>> = instances
+        .par_iter_mut()
+        .map(|inst| {
+            if inst.object.sha256.is_some()
+                || !namesake.contains(&inst.object.attrs.sop_instance_uid)
+            {
+                return None;
+            }
+            match scan::open_source(&inst.source).and_then(Digest::of_reader) {
+                Ok((digest, total)) if total == inst.object.size => {
+                    inst.object.sha256 = Some(digest);
+                    None
+                }
+                Ok(_) => Some("it changed while being read".to_string()),
+                Err(e) => Some(format!("it cannot be read to the end: {e}")),
+            }
+        })
+        .collect();
+    let mut failed = failed.into_iter();
+    instances.retain(|inst| match failed.next().flatten() {
+        None => true,
+        Some(reason) => {
+            skipped.push(Unused {
+                path: inst.source.clone(),
+                reason,
+            });
+            false
+        }
+    });
 }
 
 /// Folds a path component the way discs mangle them: case, ISO 9660 `;1` versions, a

@@ -505,14 +505,14 @@ fn check_dicom_file(
                     patient: (a.patient_id, a.issuer_of_patient_id),
                 },
             );
-            Some(digest)
+            digest
         }
         Ok(Content::Directory(o)) => {
             problems.push(format!(
                 "{}: a directory file where an image belongs",
                 entry.name
             ));
-            Some(o.sha256)
+            o.sha256
         }
         Ok(Content::NotDicom(kind)) => {
             problems.push(format!("{}: not a DICOM file ({kind})", entry.name));

@@ -4,9 +4,11 @@
 //! file IDs, our own `DICOMDIR`, plus `README.TXT`, `MANIFEST.JSN` and `SHA256.TXT`. It is
 //! written under a temporary name beside the target and renamed only when complete and synced,
 //! so a crash or a full disk never leaves something that looks like a finished package. Each
-//! source is re-hashed while it is copied: a file that changed since the scan is left out and
-//! reported, never packed under a checksum it does not have. The package lists only what it
-//! holds.
+//! source is read, hashed and checked in full while it is copied ([`copy`]): a file that
+//! changed since the scan is left out and reported, never packed under a checksum it does not
+//! have. The package lists only what it holds.
+
+mod copy;
 
 use crate::catalog::Catalog;
 use crate::checksum::{self, Digest};
@@ -16,7 +18,6 @@ use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
 use crate::preflight::SourceFormat;
 use crate::scan::{self, Instance, Unused};
-use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Seek, Write};
 use std::path::PathBuf;
@@ -165,45 +166,50 @@ pub fn write(
     let mut failed = Vec::new();
     let mut packed: BTreeSet<&str> = BTreeSet::new();
 
+    let mut jobs = Vec::with_capacity(placed.len());
     for p in &placed {
-        check_interrupted()?;
-        let name = p.file_id.to_string();
-        let inst = p.instance;
-        let method = if opts.compression == Compression::None
-            || is_compressed_transfer_syntax(&inst.object.transfer_syntax_uid)
-        {
-            CompressionMethod::Stored
-        } else {
-            CompressionMethod::Deflated
-        };
-        let prefix = part10_prefix(inst).map_err(PackError::DicomDir)?;
-        let size = inst.object.size + prefix.len() as u64;
-        zip.start_file(
-            name.as_str(),
-            entry_options(stamp, method, opts.compression, size),
-        )?;
-        match copy_instance(&mut zip, inst, &prefix) {
-            Ok(digest) => {
-                listed.push((name.clone(), digest));
-                entries.push(instance_entry(p, digest, size));
+        let prefix = part10_prefix(p.instance).map_err(PackError::DicomDir)?;
+        let size = p.instance.object.size + prefix.len() as u64;
+        let deflate = opts.compression != Compression::None
+            && !is_compressed_transfer_syntax(&p.instance.object.transfer_syntax_uid);
+        let stored = entry_options(stamp, CompressionMethod::Stored, opts.compression, size);
+        jobs.push(copy::Job {
+            placed: p,
+            name: p.file_id.to_string(),
+            prefix,
+            options: if deflate {
+                entry_options(stamp, CompressionMethod::Deflated, opts.compression, size)
+            } else {
+                stored
+            },
+            stored: deflate.then_some(stored),
+        });
+    }
+    let outcomes = copy::copy_all(&mut zip, &jobs, tick).map_err(|e| match e {
+        PackError::Io { source, .. } => PackError::Io {
+            context: format!("writing the package in {}", dir.display()),
+            source,
+        },
+        e => e,
+    })?;
+    check_interrupted()?;
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let inst = job.placed.instance;
+        match outcome {
+            copy::Outcome::Packed {
+                digest,
+                source,
+                size,
+            } => {
+                listed.push((job.name.clone(), digest));
+                entries.push(instance_entry(job.placed, digest, source, size));
                 packed.insert(inst.object.attrs.sop_instance_uid.as_str());
             }
-            Err(CopyError::Source(reason)) => {
-                zip.abort_file()?;
-                failed.push(Unused {
-                    path: inst.source.clone(),
-                    reason,
-                });
-            }
-            Err(CopyError::Write(e)) => {
-                check_interrupted()?;
-                return Err(PackError::Io {
-                    context: format!("writing the package in {}", dir.display()),
-                    source: e,
-                });
-            }
+            copy::Outcome::LeftOut(reason) => failed.push(Unused {
+                path: inst.source.clone(),
+                reason,
+            }),
         }
-        tick();
     }
     if entries.is_empty() {
         return Err(PackError::Empty);
@@ -465,65 +471,6 @@ fn add_bytes<W: Write + Seek>(
     Ok(())
 }
 
-enum CopyError {
-    /// The source is not what was scanned, or cannot be read: leave it out.
-    Source(String),
-    /// The package cannot be written: stop.
-    Write(io::Error),
-}
-
-/// Copies one instance into the open entry, hashing what is written and what is read.
-fn copy_instance<W: Write>(
-    out: &mut W,
-    inst: &Instance,
-    prefix: &[u8],
-) -> Result<Digest, CopyError> {
-    let mut file = scan::open_source(&inst.source)
-        .map_err(|e| CopyError::Source(format!("it can no longer be read: {e}")))?;
-    // A Part 10 source is written unchanged: its digest is the entry's, so hash once. Only a
-    // source that gets a new header needs a second digest over header + source.
-    let mut written = (!prefix.is_empty()).then(|| {
-        let mut h = Sha256::new();
-        h.update(prefix);
-        h
-    });
-    let mut source = Sha256::new();
-    out.write_all(prefix).map_err(CopyError::Write)?;
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        if INTERRUPTED.load(Ordering::Relaxed) {
-            return Err(CopyError::Write(io::Error::new(
-                io::ErrorKind::Interrupted,
-                "stopped",
-            )));
-        }
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(CopyError::Source(format!("read error while copying: {e}"))),
-        };
-        let chunk = buf.get(..n).unwrap_or_default();
-        source.update(chunk);
-        if let Some(w) = written.as_mut() {
-            w.update(chunk);
-        }
-        out.write_all(chunk).map_err(CopyError::Write)?;
-        total += n as u64;
-        if total > inst.object.size {
-            break;
-        }
-    }
-    let source = Digest::from_hasher(source);
-    if total != inst.object.size || source != inst.object.sha256 {
-        return Err(CopyError::Source(
-            "it changed after it was scanned; left out rather than packed unchecked".into(),
-        ));
-    }
-    Ok(written.map_or(source, Digest::from_hasher))
-}
-
 /// What must go before a source's bytes so the package holds a correct PS3.10 file.
 /// Empty for proper Part 10 files, which are copied byte for byte.
 fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
@@ -563,7 +510,7 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
     }
 }
 
-fn instance_entry(p: &Placed<'_>, digest: Digest, size: u64) -> InstanceEntry {
+fn instance_entry(p: &Placed<'_>, digest: Digest, source: Digest, size: u64) -> InstanceEntry {
     let o = &p.instance.object;
     InstanceEntry {
         path: p.file_id.to_string(),
@@ -577,7 +524,7 @@ fn instance_entry(p: &Placed<'_>, digest: Digest, size: u64) -> InstanceEntry {
         source: SourceEntry {
             path: p.instance.source.display().to_string(),
             size: o.size,
-            sha256: o.sha256,
+            sha256: source,
             format: o.format,
         },
     }

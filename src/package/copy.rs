@@ -1,0 +1,397 @@
+//! The instances' trip into the archive: one pass over each source's bytes, on every core.
+//!
+//! In that one pass each source is hashed and scanned again in full (so a file that changed
+//! since the survey, or has an unreadable sector, is left out with the reason, never packed
+//! under a checksum it does not have) and deflated. Small files are prepared whole in memory
+//! on worker threads, a bounded window of them at a time, while the writer adds the previous
+//! window to the archive in layout order. A large file is streamed: one thread reads, hashes
+//! and checks it while another compresses and writes it, so memory stays bounded whatever the
+//! input's size.
+
+use super::{INTERRUPTED, PackError};
+use crate::checksum::Digest;
+use crate::layout::Placed;
+use crate::scan::{self, Content, Object};
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+use std::io::{self, Read, Seek, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use zip::ZipWriter;
+use zip::write::{SimpleFileOptions, ZipFileBuilder};
+
+/// Files up to this size are prepared in memory on a worker; larger ones are streamed.
+const IN_MEMORY_MAX: u64 = 16 * 1024 * 1024;
+/// The bytes of sources one window prepares (plus at most one file past it). Two windows are
+/// alive at a time: one being prepared, one being written.
+const WINDOW_BYTES: u64 = 48 * 1024 * 1024;
+/// And at most this many files per window, so the writer is never idle for long.
+const WINDOW_FILES: usize = 256;
+/// Deflate must save at least 1/20 of an entry, or it is stored: a viewer opens stored
+/// entries faster, and the receiver's unzip has less to do.
+const WORTHWHILE: u64 = 20;
+
+/// One instance to copy.
+pub(super) struct Job<'a> {
+    pub placed: &'a Placed<'a>,
+    pub name: String,
+    /// A Part 10 header to put before a source that lacks one (empty for most).
+    pub prefix: Vec<u8>,
+    /// How to write the entry.
+    pub options: SimpleFileOptions,
+    /// For a deflated entry: the stored form, taken when deflating does not pay.
+    pub stored: Option<SimpleFileOptions>,
+}
+
+/// What became of one instance.
+pub(super) enum Outcome {
+    Packed {
+        /// Of the entry (prefix and source).
+        digest: Digest,
+        /// Of the source file as read.
+        source: Digest,
+        size: u64,
+    },
+    /// The source cannot be packed; the reason is for the person running the tool.
+    LeftOut(String),
+}
+
+enum Prepared {
+    Ready {
+        file: Box<zip::write::PreparedZipFile>,
+        digest: Digest,
+        source: Digest,
+        size: u64,
+    },
+    /// Too large to hold: the writer streams it.
+    Stream,
+    LeftOut(String),
+}
+
+/// Copies every job into `zip`, in order; `tick` is called once per job. An error is about
+/// the archive (the package cannot be written); a source's problem is an [`Outcome`].
+pub(super) fn copy_all<W: Write + Seek + Send>(
+    zip: &mut ZipWriter<W>,
+    jobs: &[Job<'_>],
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Outcome>, PackError> {
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut ready: Vec<Prepared> = Vec::new();
+    let mut at = 0;
+    let mut writing_from = 0;
+    loop {
+        let window = next_window(jobs, at);
+        let (prepared, written) = rayon::join(
+            || window.par_iter().map(prepare).collect::<Vec<Prepared>>(),
+            || {
+                let slice = jobs.get(writing_from..).unwrap_or_default();
+                write_window(zip, slice, std::mem::take(&mut ready), &mut outcomes, tick)
+            },
+        );
+        written?;
+        if window.is_empty() {
+            return Ok(outcomes);
+        }
+        writing_from = at;
+        at += window.len();
+        ready = prepared;
+    }
+}
+
+/// The jobs from `at` that the next window prepares.
+fn next_window<'j, 'a>(jobs: &'j [Job<'a>], at: usize) -> &'j [Job<'a>] {
+    let rest = jobs.get(at..).unwrap_or_default();
+    let mut bytes = 0u64;
+    let mut n = 0;
+    for job in rest.iter().take(WINDOW_FILES) {
+        n += 1;
+        let size = job.placed.instance.object.size;
+        if size <= IN_MEMORY_MAX {
+            bytes += size;
+        }
+        if bytes >= WINDOW_BYTES {
+            break;
+        }
+    }
+    rest.get(..n).unwrap_or_default()
+}
+
+fn write_window<W: Write + Seek + Send>(
+    zip: &mut ZipWriter<W>,
+    jobs: &[Job<'_>],
+    prepared: Vec<Prepared>,
+    outcomes: &mut Vec<Outcome>,
+    tick: &(dyn Fn() + Sync),
+) -> Result<(), PackError> {
+    for (job, p) in jobs.iter().zip(prepared) {
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(PackError::Interrupted);
+        }
+        let outcome = match p {
+            Prepared::Ready {
+                file,
+                digest,
+                source,
+                size,
+            } => {
+                zip.add_prepared_file(*file)?;
+                Outcome::Packed {
+                    digest,
+                    source,
+                    size,
+                }
+            }
+            Prepared::LeftOut(reason) => Outcome::LeftOut(reason),
+            Prepared::Stream => stream(zip, job)?,
+        };
+        outcomes.push(outcome);
+        tick();
+    }
+    Ok(())
+}
+
+/// Reads, checks and compresses one small source in memory.
+fn prepare(job: &Job<'_>) -> Prepared {
+    let expected = &job.placed.instance.object;
+    if expected.size > IN_MEMORY_MAX {
+        return Prepared::Stream;
+    }
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Prepared::LeftOut("stopped".into());
+    }
+    let mut bytes = Vec::with_capacity(expected.size as usize);
+    let read = scan::open_source(&job.placed.instance.source)
+        .and_then(|f| f.take(expected.size + 1).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return Prepared::LeftOut(format!("it can no longer be read: {e}"));
+    }
+    let source = match recheck(scan::scan_bytes(&bytes), expected) {
+        Ok(d) => d,
+        Err(reason) => return Prepared::LeftOut(reason),
+    };
+    let digest = if job.prefix.is_empty() {
+        source
+    } else {
+        let mut h = Sha256::new();
+        h.update(&job.prefix);
+        h.update(&bytes);
+        Digest::from_hasher(h)
+    };
+    let size = (job.prefix.len() + bytes.len()) as u64;
+    let build = |options: SimpleFileOptions| -> io::Result<zip::write::PreparedZipFile> {
+        let mut b = ZipFileBuilder::new(&job.name, options).map_err(io::Error::other)?;
+        b.write_all(&job.prefix)?;
+        b.write_all(&bytes)?;
+        b.finish().map_err(io::Error::other)
+    };
+    let mut file = build(job.options);
+    if let (Some(stored), Ok(f)) = (job.stored, &file)
+        && f.compressed_size() * WORTHWHILE > size * (WORTHWHILE - 1)
+    {
+        file = build(stored);
+    }
+    match file {
+        Ok(file) => Prepared::Ready {
+            file: Box::new(file),
+            digest,
+            source,
+            size,
+        },
+        // Only memory can fail here; leave the file out rather than stop the whole package.
+        Err(e) => Prepared::LeftOut(format!("it could not be compressed: {e}")),
+    }
+}
+
+/// The full scan of what was copied must find the object the survey found.
+fn recheck(scanned: Result<Content, scan::ScanError>, expected: &Object) -> Result<Digest, String> {
+    let changed = || "it changed after it was scanned; left out rather than packed unchecked";
+    match scanned {
+        Ok(Content::Object(o))
+            if o.size == expected.size
+                && o.format == expected.format
+                && o.transfer_syntax_uid == expected.transfer_syntax_uid
+                && o.attrs == expected.attrs =>
+        {
+            o.sha256.ok_or_else(|| changed().to_string())
+        }
+        Ok(_) => Err(changed().into()),
+        Err(scan::ScanError::Io { source, .. }) => {
+            Err(format!("read error while copying: {source}"))
+        }
+        Err(e) => Err(format!("{}: {e}", changed())),
+    }
+}
+
+/// Chunks in flight between the reading and the writing thread of a streamed file.
+const STREAM_CHUNKS: usize = 4;
+
+/// Streams one large source into the archive: this thread reads, hashes and checks it, a
+/// second compresses and writes it.
+fn stream<W: Write + Seek + Send>(
+    zip: &mut ZipWriter<W>,
+    job: &Job<'_>,
+) -> Result<Outcome, PackError> {
+    let inst = job.placed.instance;
+    let file = match scan::open_source(&inst.source) {
+        Ok(f) => f,
+        Err(e) => return Ok(Outcome::LeftOut(format!("it can no longer be read: {e}"))),
+    };
+    zip.start_file(job.name.as_str(), job.options)?;
+    let (scanned, written) = std::thread::scope(|s| {
+        let (full, to_write) = mpsc::sync_channel::<Vec<u8>>(STREAM_CHUNKS);
+        let (give_back, empty) = mpsc::channel::<Vec<u8>>();
+        let prefixed = !job.prefix.is_empty();
+        let writer = s.spawn({
+            let zip = &mut *zip;
+            move || -> io::Result<Option<Digest>> {
+                // Only a source that gets a new header needs a digest of its own.
+                let mut entry = prefixed.then(Sha256::new);
+                for chunk in to_write {
+                    if let Some(h) = entry.as_mut() {
+                        h.update(&chunk);
+                    }
+                    zip.write_all(&chunk)?;
+                    let _ = give_back.send(chunk);
+                }
+                Ok(entry.map(Digest::from_hasher))
+            }
+        });
+        let mut tee = Tee {
+            file,
+            full: Some(full),
+            empty,
+        };
+        let scanned = tee
+            .send(job.prefix.clone())
+            .map_err(|e| scan::ScanError::Io {
+                offset: 0,
+                source: e,
+            })
+            .and_then(|()| scan::scan_reader(&mut tee, inst.object.size));
+        tee.full = None;
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the writing thread failed")));
+        (scanned, written)
+    });
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Err(PackError::Interrupted);
+    }
+    let entry_digest = match written {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(PackError::Io {
+                context: "writing the package".into(),
+                source: e,
+            });
+        }
+    };
+    match recheck(scanned, &inst.object) {
+        Ok(source) => Ok(Outcome::Packed {
+            digest: entry_digest.unwrap_or(source),
+            source,
+            size: inst.object.size + job.prefix.len() as u64,
+        }),
+        Err(reason) => {
+            zip.abort_file()?;
+            Ok(Outcome::LeftOut(reason))
+        }
+    }
+}
+
+/// A reader that hands a copy of everything read to the writing thread.
+struct Tee {
+    file: std::fs::File,
+    full: Option<mpsc::SyncSender<Vec<u8>>>,
+    empty: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Tee {
+    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        // Not ErrorKind::Interrupted: readers retry that.
+        if INTERRUPTED.load(Ordering::Relaxed) {
+            return Err(io::Error::other("stopped"));
+        }
+        match &self.full {
+            Some(full) => full
+                .send(chunk)
+                // The writer stopped: its error is the one reported.
+                .map_err(|_| io::Error::other("the package cannot be written")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n > 0 {
+            let mut chunk = self.empty.try_recv().unwrap_or_default();
+            chunk.clear();
+            chunk.extend_from_slice(buf.get(..n).unwrap_or_default());
+            self.send(chunk)?;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Notes, PackOptions, write};
+    use crate::scan::Pass;
+
+    /// A file cut short after the survey read its header is left out with the reason; the
+    /// package holds the rest and lists only what it holds.
+    #[test]
+    fn a_source_cut_after_the_survey_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let disc =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/disc1/DICOM/ST000000");
+        let input = dir.path().join("in");
+        let mut copied = Vec::new();
+        for entry in walkdir::WalkDir::new(&disc).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let to = input.join(entry.path().strip_prefix(&disc).unwrap());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(entry.path(), &to).unwrap();
+                copied.push(to);
+            }
+        }
+        let survey =
+            crate::survey::survey(std::slice::from_ref(&input), Pass::Header, &|_| {}, &|| {})
+                .unwrap();
+        let before = survey.catalog.instance_count();
+        assert!(before >= 2, "the sample study has several images");
+        let victim = survey.catalog.instances().next().unwrap().source.clone();
+        let len = std::fs::metadata(&victim).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&victim)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+
+        let opts = PackOptions {
+            output: dir.path().join("out.zip"),
+            thumbnails: crate::package::Thumbnails::None,
+            force: false,
+            source_date_epoch: Some(0),
+            compression: crate::package::Compression::Fast,
+            recorded_options: Vec::new(),
+        };
+        let report = write(&survey.catalog, Notes::default(), &opts, &|| {}).unwrap();
+        assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+        assert_eq!(report.failed[0].path, victim);
+        assert!(
+            report.failed[0]
+                .reason
+                .contains("changed after it was scanned"),
+            "{}",
+            report.failed[0].reason
+        );
+        assert_eq!(report.summary.instances, before - 1);
+        let verdict = crate::verify::verify_path(&opts.output);
+        assert!(verdict.ok, "{:?}", verdict.problems);
+        assert_eq!(verdict.instances, before - 1);
+    }
+}
