@@ -147,3 +147,39 @@ fn scan_missing_input_is_a_usage_error() {
     let run = dicompack(&["scan", "/nonexistent/dicompack-no-such-disc"], &repo());
     assert_eq!(run.code, 2, "{}", run.describe());
 }
+
+/// `scan` reads headers only (no digests); `scan --read-all` reads every byte and gives each
+/// file's SHA-256, which must be the file's.
+#[test]
+fn scan_read_all_gives_each_files_sha256() {
+    let disc = sample_disc();
+    let header = dicompack(&["scan", disc.to_str().unwrap(), "--json"], &repo());
+    assert!(
+        values_of(&header.json(), "sha256").is_empty(),
+        "a header-only scan has no digests"
+    );
+    let run = dicompack(
+        &["scan", disc.to_str().unwrap(), "--json", "--read-all"],
+        &repo(),
+    );
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let doc = run.json();
+    let mut checked = 0;
+    for study in doc["patients"].as_array().unwrap() {
+        for st in study["studies"].as_array().unwrap() {
+            for se in st["series"].as_array().unwrap() {
+                for i in se["instances"].as_array().unwrap() {
+                    let path = resolve(i["path"].as_str().unwrap(), &repo()).unwrap();
+                    assert_eq!(
+                        i["sha256"].as_str(),
+                        Some(sha256_file(&path).as_str()),
+                        "{}",
+                        path.display()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, DISC_INSTANCES);
+}
