@@ -4,9 +4,10 @@
 //! since the survey, or has an unreadable sector, is left out with the reason, never packed
 //! under a checksum it does not have) and deflated. Small files are prepared whole in memory
 //! on worker threads, a bounded window of them at a time, while the writer adds the previous
-//! window to the archive in layout order. A large file is streamed: one thread reads, hashes
-//! and checks it while another compresses and writes it, so memory stays bounded whatever the
-//! input's size.
+//! window to the archive in layout order. A large file is hashed and checked by a worker too
+//! (streaming, so memory stays bounded whatever its size), then copied by the writer, which
+//! checks with a CRC-32 that it copied the bytes that were hashed: the expensive hash runs in
+//! parallel, at the price of a second read, from the page cache, of large files only.
 
 use super::{INTERRUPTED, PackError};
 use crate::checksum::Digest;
@@ -16,7 +17,6 @@ use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read, Seek, Write};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 use zip::ZipWriter;
 use zip::write::{SimpleFileOptions, ZipFileBuilder};
 
@@ -63,8 +63,12 @@ enum Prepared {
         source: Digest,
         size: u64,
     },
-    /// Too large to hold: the writer streams it.
-    Stream,
+    /// Too large to hold: hashed and checked here, copied by the writer.
+    Hashed {
+        digest: Digest,
+        source: Digest,
+        crc: u32,
+    },
     LeftOut(String),
 }
 
@@ -142,7 +146,18 @@ fn write_window<W: Write + Seek + Send>(
                 }
             }
             Prepared::LeftOut(reason) => Outcome::LeftOut(reason),
-            Prepared::Stream => stream(zip, job)?,
+            Prepared::Hashed {
+                digest,
+                source,
+                crc,
+            } => match stream(zip, job, crc)? {
+                Ok(()) => Outcome::Packed {
+                    digest,
+                    source,
+                    size: job.placed.instance.object.size + job.prefix.len() as u64,
+                },
+                Err(reason) => Outcome::LeftOut(reason),
+            },
         };
         outcomes.push(outcome);
         tick();
@@ -154,7 +169,7 @@ fn write_window<W: Write + Seek + Send>(
 fn prepare(job: &Job<'_>) -> Prepared {
     let expected = &job.placed.instance.object;
     if expected.size > IN_MEMORY_MAX {
-        return Prepared::Stream;
+        return hash_ahead(job);
     }
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Prepared::LeftOut("stopped".into());
@@ -222,123 +237,160 @@ fn recheck(scanned: Result<Content, scan::ScanError>, expected: &Object) -> Resu
     }
 }
 
-/// Chunks in flight between the reading and the writing thread of a streamed file.
-const STREAM_CHUNKS: usize = 4;
-
-/// Streams one large source into the archive: this thread reads, hashes and checks it, a
-/// second compresses and writes it.
-fn stream<W: Write + Seek + Send>(
-    zip: &mut ZipWriter<W>,
-    job: &Job<'_>,
-) -> Result<Outcome, PackError> {
-    let inst = job.placed.instance;
-    let file = match scan::open_source(&inst.source) {
+/// Hashes and checks one large source on a worker, ahead of the writer: its SHA-256 (the
+/// expensive part, one core's work for seconds) then runs beside the other workers instead of
+/// holding up the archive. The writer copies it afterwards ([`stream`]) and proves with a
+/// CRC-32 that it copied the very bytes hashed here.
+fn hash_ahead(job: &Job<'_>) -> Prepared {
+    let expected = &job.placed.instance.object;
+    let file = match scan::open_source(&job.placed.instance.source) {
         Ok(f) => f,
-        Err(e) => return Ok(Outcome::LeftOut(format!("it can no longer be read: {e}"))),
+        Err(e) => return Prepared::LeftOut(format!("it can no longer be read: {e}")),
     };
-    zip.start_file(job.name.as_str(), job.options)?;
-    let (scanned, written) = std::thread::scope(|s| {
-        let (full, to_write) = mpsc::sync_channel::<Vec<u8>>(STREAM_CHUNKS);
-        let (give_back, empty) = mpsc::channel::<Vec<u8>>();
-        let prefixed = !job.prefix.is_empty();
-        let writer = s.spawn({
-            let zip = &mut *zip;
-            move || -> io::Result<Option<Digest>> {
-                // Only a source that gets a new header needs a digest of its own.
-                let mut entry = prefixed.then(Sha256::new);
-                for chunk in to_write {
-                    if let Some(h) = entry.as_mut() {
-                        h.update(&chunk);
-                    }
-                    zip.write_all(&chunk)?;
-                    let _ = give_back.send(chunk);
-                }
-                Ok(entry.map(Digest::from_hasher))
-            }
-        });
-        let mut tee = Tee {
-            file,
-            full: Some(full),
-            empty,
-        };
-        let scanned = tee
-            .send(job.prefix.clone())
-            .map_err(|e| scan::ScanError::Io {
-                offset: 0,
-                source: e,
-            })
-            .and_then(|()| scan::scan_reader(&mut tee, inst.object.size));
-        tee.full = None;
-        let written = writer
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the writing thread failed")));
-        (scanned, written)
-    });
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        return Err(PackError::Interrupted);
-    }
-    let entry_digest = match written {
-        Ok(d) => d,
-        Err(e) => {
-            return Err(PackError::Io {
-                context: "writing the package".into(),
-                source: e,
-            });
-        }
-    };
-    match recheck(scanned, &inst.object) {
-        Ok(source) => Ok(Outcome::Packed {
-            digest: entry_digest.unwrap_or(source),
-            source,
-            size: inst.object.size + job.prefix.len() as u64,
+    let mut reader = Summing {
+        file,
+        crc: crc32fast::Hasher::new(),
+        entry: (!job.prefix.is_empty()).then(|| {
+            let mut h = Sha256::new();
+            h.update(&job.prefix);
+            h
         }),
-        Err(reason) => {
-            zip.abort_file()?;
-            Ok(Outcome::LeftOut(reason))
-        }
+    };
+    match recheck(scan::scan_reader(&mut reader, expected.size), expected) {
+        Ok(source) => Prepared::Hashed {
+            digest: reader.entry.map_or(source, Digest::from_hasher),
+            source,
+            crc: reader.crc.finalize(),
+        },
+        Err(reason) => Prepared::LeftOut(reason),
     }
 }
 
-/// A reader that hands a copy of everything read to the writing thread.
-struct Tee {
+/// Passes a source through, summing what goes by.
+struct Summing {
     file: std::fs::File,
-    full: Option<mpsc::SyncSender<Vec<u8>>>,
-    empty: mpsc::Receiver<Vec<u8>>,
+    crc: crc32fast::Hasher,
+    /// The entry's digest, for a source that gets a header put before it.
+    entry: Option<Sha256>,
 }
 
-impl Tee {
-    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+impl Read for Summing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Not ErrorKind::Interrupted: readers retry that.
         if INTERRUPTED.load(Ordering::Relaxed) {
             return Err(io::Error::other("stopped"));
         }
-        match &self.full {
-            Some(full) => full
-                .send(chunk)
-                // The writer stopped: its error is the one reported.
-                .map_err(|_| io::Error::other("the package cannot be written")),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Read for Tee {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
-        if n > 0 {
-            let mut chunk = self.empty.try_recv().unwrap_or_default();
-            chunk.clear();
-            chunk.extend_from_slice(buf.get(..n).unwrap_or_default());
-            self.send(chunk)?;
+        let got = buf.get(..n).unwrap_or_default();
+        self.crc.update(got);
+        if let Some(h) = self.entry.as_mut() {
+            h.update(got);
         }
         Ok(n)
     }
+}
+
+/// Copies a source hashed ahead into the archive. If it is not the same bytes (same length,
+/// same CRC-32), the entry is dropped and the source left out with the reason.
+fn stream<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    job: &Job<'_>,
+    crc: u32,
+) -> Result<Result<(), String>, PackError> {
+    let inst = job.placed.instance;
+    let file = match scan::open_source(&inst.source) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(format!("it can no longer be read: {e}"))),
+    };
+    zip.start_file(job.name.as_str(), job.options)?;
+    let write_err = |source| PackError::Io {
+        context: "writing the package".into(),
+        source,
+    };
+    zip.write_all(&job.prefix).map_err(write_err)?;
+    let mut reader = Summing {
+        file,
+        crc: crc32fast::Hasher::new(),
+        entry: None,
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    let same = loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break total == inst.object.size && reader.crc.clone().finalize() == crc,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break false,
+        };
+        total += n as u64;
+        if total > inst.object.size {
+            break false;
+        }
+        zip.write_all(buf.get(..n).unwrap_or_default())
+            .map_err(write_err)?;
+    };
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        return Err(PackError::Interrupted);
+    }
+    if !same {
+        zip.abort_file()?;
+        return Ok(Err(
+            "it changed while being copied; left out rather than packed unchecked".into(),
+        ));
+    }
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::{Notes, PackOptions, write};
     use crate::scan::Pass;
+
+    /// The writer's copy of a file hashed ahead must be the bytes that were hashed: a file
+    /// that changed in between (same length, other bytes) is dropped from the archive.
+    #[test]
+    fn a_large_file_changed_after_hashing_is_not_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/disc1/DICOM/ST000000/SE000000/IM000000");
+        let input = dir.path().join("IM1");
+        std::fs::copy(&src, &input).unwrap();
+        let survey =
+            crate::survey::survey(std::slice::from_ref(&input), Pass::Header, &|_| {}, &|| {})
+                .unwrap();
+        let placed = crate::layout::place(&survey.catalog).unwrap();
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let job = super::Job {
+            placed: &placed[0],
+            name: "DICOM/I1".into(),
+            prefix: Vec::new(),
+            options: opts,
+            stored: None,
+        };
+        let super::Prepared::Hashed { crc, .. } = super::hash_ahead(&job) else {
+            panic!("hash_ahead refused a good file");
+        };
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        assert_eq!(super::stream(&mut zip, &job, crc).unwrap(), Ok(()));
+
+        let mut bytes = std::fs::read(&input).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xFF;
+        std::fs::write(&input, &bytes).unwrap();
+        let job2 = super::Job {
+            name: "DICOM/I2".into(),
+            ..job
+        };
+        let reason = super::stream(&mut zip, &job2, crc).unwrap().unwrap_err();
+        assert!(reason.contains("changed while being copied"), "{reason}");
+        let archive = zip::ZipArchive::new(zip.finish().unwrap()).unwrap();
+        let names: Vec<String> = archive
+            .file_names()
+            .map(|n| n.unwrap().into_owned())
+            .collect();
+        assert_eq!(names, ["DICOM/I1"]);
+    }
 
     /// A file cut short after the survey read its header is left out with the reason; the
     /// package holds the rest and lists only what it holds.

@@ -9,6 +9,7 @@
 //! have. The package lists only what it holds.
 
 mod copy;
+mod write_behind;
 
 use crate::catalog::Catalog;
 use crate::checksum::{self, Digest};
@@ -160,7 +161,12 @@ pub fn write(
 
     let placed = layout::place(catalog)?;
     let stamp = zip_time(opts.source_date_epoch);
-    let mut zip = ZipWriter::new(temp.as_file().try_clone().map_err(io_err("cannot write"))?);
+    let mut zip = ZipWriter::new(
+        temp.as_file()
+            .try_clone()
+            .and_then(write_behind::WriteBehind::new)
+            .map_err(io_err("cannot write"))?,
+    );
     let mut listed: Vec<(String, Digest)> = Vec::new();
     let mut entries = Vec::new();
     let mut failed = Vec::new();
@@ -311,8 +317,9 @@ pub fn write(
     )?;
 
     check_interrupted()?;
-    let file = zip.finish()?;
-    file.sync_all()
+    let file = zip
+        .finish()?
+        .finish()
         .map_err(io_err("cannot flush the package to disk"))?;
     let package_size = file.metadata().map(|m| m.len()).unwrap_or_default();
     drop(file);
