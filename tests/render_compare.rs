@@ -588,3 +588,95 @@ fn renders_like_dcmtk_and_pydicom() {
         failures.join("\n")
     );
 }
+
+/// Thumbnails decode JPEG at 1/2–1/8 size (DCT scaling) and JPEG 2000 at a lower resolution
+/// level. The result must look like the full decode scaled down: same content, same window.
+/// The full decode itself is checked against DCMTK and pydicom above. Both are compared at a
+/// quarter of the thumbnail's size: the reduced decodes low-pass differently (DCT truncation,
+/// the wavelet's low band) from a Triangle resize, which moves single pixels on sharp edges and
+/// text by tens of levels; averaged over 4x4 blocks that is a level or two. A wrong window,
+/// colour transform, sign, orientation or frame moves whole regions: a MAD of tens of levels.
+#[test]
+fn reduced_resolution_decodes_match_the_full_decode() {
+    let Some(dir) = common::test_files() else {
+        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+        return;
+    };
+    const THUMB: u32 = 256;
+    let reducible = [
+        "1.2.840.10008.1.2.4.50",
+        "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+    ];
+    let mut failures = Vec::new();
+    let mut compared = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for path in files {
+        let Some((offset, ts)) = std::panic::catch_unwind(|| common::locate(&path)).ok() else {
+            continue;
+        };
+        if !reducible.contains(&ts.trim_end_matches('\0')) {
+            continue;
+        }
+        let src = RenderSource {
+            path: &path,
+            dataset_offset: offset,
+            transfer_syntax_uid: &ts,
+        };
+        let full = |max_side| {
+            render_with_info(
+                &src,
+                &RenderOptions {
+                    max_side,
+                    frame: None,
+                },
+            )
+        };
+        let Ok((big, _)) = full(1 << 16) else {
+            continue;
+        };
+        if big.width().max(big.height()) < 2 * THUMB {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (small, _) = match full(THUMB) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{name}: thumbnail failed: {e}"));
+                continue;
+            }
+        };
+        let (w, h) = ((small.width() / 4).max(1), (small.height() / 4).max(1));
+        let shrink = |img: &image::RgbImage| {
+            image::imageops::resize(img, w, h, image::imageops::FilterType::Triangle)
+        };
+        let (scaled, small) = (shrink(&big), shrink(&small));
+        let s = score(scaled.as_raw(), small.as_raw());
+        if let Ok(d) = std::env::var("DICOMPACK_DUMP") {
+            let _ = scaled.save(format!("{d}/{name}.full.png"));
+            let _ = small.save(format!("{d}/{name}.reduced.png"));
+        }
+        eprintln!(
+            "{name:<44} {}x{} MAD {:.2} PSNR {:.1}",
+            small.width(),
+            small.height(),
+            s.mad,
+            s.psnr
+        );
+        if s.mad > 3.0 || s.psnr < 30.0 {
+            failures.push(format!("{name}: MAD {:.2}, PSNR {:.1} dB", s.mad, s.psnr));
+        }
+        compared.push(name);
+    }
+    assert!(
+        compared.len() >= 3,
+        "too few reducible test files to compare: {compared:?}"
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -143,7 +143,7 @@ pub(crate) fn decode_frame(
                     native(a, data.get(..bytes as usize).unwrap_or(&data), 0, false)
                 }
                 Kind::Rle => rle(a, &data),
-                Kind::Jpeg => jpeg(a, &data),
+                Kind::Jpeg => jpeg(a, &data, max_side),
                 Kind::JpegLs => jls(a, &data),
                 Kind::J2k => j2k(a, &data, max_side),
                 Kind::Native => unreachable_native(),
@@ -522,7 +522,7 @@ fn jpeg_sof(data: &[u8]) -> Option<(u8, u8)> {
     None
 }
 
-fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
+fn jpeg(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderError> {
     let (precision, sof) = jpeg_sof(data)
         .ok_or_else(|| RenderError::Corrupt("JPEG stream without a frame header".into()))?;
     let ybr = a.photometric.starts_with("YBR");
@@ -574,6 +574,18 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
         } else {
             jpeg_decoder::ColorTransform::RGB
         });
+    }
+    // DCT scaling: a DCT-based stream decodes at 1/2, 1/4 or 1/8 size for a fraction of the
+    // work, still at least as large as the thumbnail. (Lossless streams have no DCT.)
+    let (rows, cols) = (a.rows, a.cols);
+    if matches!(sof, 0xC0..=0xC2) && max_side > 0 && rows.max(cols) >= 2 * max_side {
+        let (w, h) = if cols >= rows {
+            (max_side, (rows * max_side).div_ceil(cols.max(1)))
+        } else {
+            ((cols * max_side).div_ceil(rows.max(1)), max_side)
+        };
+        dec.scale(w.min(65535) as u16, h.min(65535) as u16)
+            .map_err(|e| RenderError::Corrupt(format!("JPEG: {e}")))?;
     }
     let pixels = dec
         .decode()
@@ -682,11 +694,22 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
     }
     let decode =
         |r: u32| jpeg2k::Image::from_bytes_with(data, jpeg2k::DecodeParameters::new().reduce(r));
+    let full = || decode(0).map_err(|e| RenderError::Corrupt(format!("JPEG 2000: {e}")));
     let img = match decode(reduce) {
-        Ok(img) => img,
-        Err(_) if reduce > 0 => {
-            decode(0).map_err(|e| RenderError::Corrupt(format!("JPEG 2000: {e}")))?
+        // An unsigned stream in a signed image (or the reverse) is read by reinterpreting
+        // each value's bits; the low band averages values before that, which smears wrapped
+        // ones into nonsense. Such a stream needs its full resolution.
+        Ok(img)
+            if reduce > 0
+                && img
+                    .components()
+                    .first()
+                    .is_some_and(|c| c.is_signed() != a.signed) =>
+        {
+            full()?
         }
+        Ok(img) => img,
+        Err(_) if reduce > 0 => full()?,
         Err(e) => return Err(RenderError::Corrupt(format!("JPEG 2000: {e}"))),
     };
     let comps = img.components();
