@@ -8,7 +8,7 @@
 //! its listed checksum as it is written (the package could change after it was verified).
 
 use crate::checksum::{self, Digest};
-use crate::verify::{self, Package, Verdict};
+use crate::verify::{self, Package, Reader, Verdict};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
@@ -64,7 +64,8 @@ pub fn extract(package: &Path, dest: &Path, force: bool) -> Result<Extracted, Ex
     if let Some(p) = problems.into_iter().next() {
         return Err(ExtractError::Package(p));
     }
-    let listed = listed_digests(&mut pkg, &entries)?;
+    let mut reader = pkg.reader();
+    let listed = listed_digests(&mut reader, &entries)?;
 
     let fresh = match fs::symlink_metadata(dest) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => true,
@@ -96,7 +97,7 @@ pub fn extract(package: &Path, dest: &Path, force: bool) -> Result<Extracted, Ex
             .suffix(".partial")
             .tempdir_in(&parent)
             .map_err(io_err(parent.display()))?;
-        let n = write_entries(&mut pkg, &entries, &listed, staging.path(), false)?;
+        let n = write_entries(&mut reader, &entries, &listed, staging.path(), false)?;
         let staged = staging.keep();
         if let Err(e) = fs::rename(&staged, dest) {
             let _ = fs::remove_dir_all(&staged);
@@ -104,7 +105,7 @@ pub fn extract(package: &Path, dest: &Path, force: bool) -> Result<Extracted, Ex
         }
         n
     } else {
-        write_entries(&mut pkg, &entries, &listed, dest, force)?
+        write_entries(&mut reader, &entries, &listed, dest, force)?
     };
     Ok(Extracted {
         verdict,
@@ -114,7 +115,7 @@ pub fn extract(package: &Path, dest: &Path, force: bool) -> Result<Extracted, Ex
 }
 
 fn listed_digests(
-    pkg: &mut Package,
+    reader: &mut Reader,
     entries: &[verify::Entry],
 ) -> Result<BTreeMap<String, Digest>, ExtractError> {
     let entry = entries
@@ -122,7 +123,8 @@ fn listed_digests(
         .find(|e| e.name == verify::CHECKSUMS)
         .ok_or_else(|| ExtractError::Package(format!("{} is missing", verify::CHECKSUMS)))?;
     let mut text = String::new();
-    pkg.open_entry(entry)
+    reader
+        .open(entry)
         .map_err(ExtractError::Package)?
         .take(512 * 1024 * 1024)
         .read_to_string(&mut text)
@@ -132,7 +134,7 @@ fn listed_digests(
 }
 
 fn write_entries(
-    pkg: &mut Package,
+    package: &mut Reader,
     entries: &[verify::Entry],
     listed: &BTreeMap<String, Digest>,
     root: &Path,
@@ -162,7 +164,7 @@ fn write_entries(
         }
         let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_err(dir.display()))?;
         let mut hasher = Sha256::new();
-        let mut reader = pkg.open_entry(entry).map_err(ExtractError::Package)?;
+        let mut reader = package.open(entry).map_err(ExtractError::Package)?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = match reader.read(&mut buf) {

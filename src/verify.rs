@@ -13,10 +13,11 @@ use crate::dicomdir;
 use crate::scan::{self, Content};
 use serde::Serialize;
 use source::OVERLAP;
-pub use source::{Entry, Package, ReadSeek, is_safe_name};
+pub use source::{Entry, Package, Reader, is_safe_name};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Small control files (checksum list, DICOMDIR, manifest) are read whole up to this size.
 const CONTROL_MAX: u64 = 512 * 1024 * 1024;
@@ -79,11 +80,11 @@ pub fn group_thousands(n: usize) -> String {
 }
 
 /// Reads an entry whole, for the small control files.
-fn read_small(pkg: &mut Package, entry: &Entry) -> Result<Vec<u8>, String> {
+fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, String> {
     if entry.size > CONTROL_MAX {
         return Err(format!("{}: too large ({} bytes)", entry.name, entry.size));
     }
-    let mut r = pkg.open_entry(entry)?;
+    let mut r = reader.open(entry)?;
     let mut buf = Vec::new();
     r.by_ref()
         .take(CONTROL_MAX + 1)
@@ -112,7 +113,7 @@ pub fn verify_path(path: &Path) -> Verdict {
 
 /// Verifies a ZIP held in memory (a fuzzing and testing entry point).
 pub fn verify_zip_bytes(bytes: &[u8]) -> Verdict {
-    match Package::from_reader(Box::new(io::Cursor::new(bytes.to_vec()))) {
+    match Package::from_bytes(Arc::from(bytes)) {
         Ok(mut pkg) => verify_package(&mut pkg),
         Err(e) => failed(e),
     }
@@ -147,7 +148,7 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             problems.push(format!("{CHECKSUMS} is missing: nothing to check against"));
             (BTreeMap::new(), None)
         }
-        Some(e) => match read_small(pkg, e) {
+        Some(e) => match read_small(&mut pkg.reader(), e) {
             Err(p) => {
                 problems.push(p);
                 (BTreeMap::new(), None)
@@ -179,57 +180,21 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             problems.push(format!("{required} is missing"));
         }
     }
+    let mut reader = pkg.reader();
+    let checks: Vec<EntryCheck> = entries
+        .iter()
+        .map(|entry| check_entry(&mut reader, entry, &listed))
+        .collect();
+    drop(reader);
     let mut facts: BTreeMap<String, FileFacts> = BTreeMap::new();
     let mut dicomdir_bytes = None;
-    for entry in &entries {
-        if !belongs_in_package(&entry.name) {
-            problems.push(format!(
-                "{}: not a file a package holds (only DICOMDIR, DICOM/, IHE_PDI/ and the four text files)",
-                entry.name
-            ));
+    for (entry, check) in entries.iter().zip(checks) {
+        problems.extend(check.problems);
+        if let Some(f) = check.facts {
+            facts.insert(entry.name.clone(), f);
         }
-        if entry.name == CHECKSUMS {
-            continue;
-        }
-        let digest = if entry.name == DICOMDIR {
-            match read_small(pkg, entry) {
-                Ok(bytes) => {
-                    check_size(entry, bytes.len() as u64, &mut problems);
-                    let d = Digest::of(&bytes);
-                    dicomdir_bytes = Some(bytes);
-                    Some(d)
-                }
-                Err(p) => {
-                    problems.push(p);
-                    None
-                }
-            }
-        } else if entry.name.starts_with("DICOM/") {
-            check_dicom_file(pkg, entry, &mut facts, &mut problems)
-        } else {
-            match pkg.open_entry(entry).and_then(|r| {
-                Digest::of_reader(r).map_err(|e| format!("{}: cannot be read ({e})", entry.name))
-            }) {
-                Ok((d, total)) => {
-                    check_size(entry, total, &mut problems);
-                    Some(d)
-                }
-                Err(p) => {
-                    problems.push(p);
-                    None
-                }
-            }
-        };
-        match (listed.get(&entry.name), digest) {
-            (None, _) => problems.push(format!(
-                "{}: present but not listed in {CHECKSUMS}",
-                entry.name
-            )),
-            (Some(want), Some(got)) if *want != got => problems.push(format!(
-                "{}: checksum does not match (the file was changed or damaged)",
-                entry.name
-            )),
-            _ => {}
+        if check.dicomdir.is_some() {
+            dicomdir_bytes = check.dicomdir;
         }
     }
     for name in listed.keys() {
@@ -276,6 +241,77 @@ fn belongs_in_package(name: &str) -> bool {
         || name.starts_with("IHE_PDI/")
 }
 
+/// What checking one entry found.
+#[derive(Default)]
+struct EntryCheck {
+    problems: Vec<String>,
+    facts: Option<FileFacts>,
+    dicomdir: Option<Vec<u8>>,
+}
+
+/// Checks one entry on its own: where it may be, that it reads through to the bytes listed in
+/// the checksum list, and for a DICOM file what it says about itself.
+fn check_entry(
+    reader: &mut Reader,
+    entry: &Entry,
+    listed: &BTreeMap<String, Digest>,
+) -> EntryCheck {
+    let mut check = EntryCheck::default();
+    let problems = &mut check.problems;
+    if !belongs_in_package(&entry.name) {
+        problems.push(format!(
+            "{}: not a file a package holds (only DICOMDIR, DICOM/, IHE_PDI/ and the four text files)",
+            entry.name
+        ));
+    }
+    if entry.name == CHECKSUMS {
+        return check;
+    }
+    let digest = if entry.name == DICOMDIR {
+        match read_small(reader, entry) {
+            Ok(bytes) => {
+                check_size(entry, bytes.len() as u64, problems);
+                let d = Digest::of(&bytes);
+                check.dicomdir = Some(bytes);
+                Some(d)
+            }
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        }
+    } else if entry.name.starts_with("DICOM/") {
+        let (digest, facts) = check_dicom_file(reader, entry, problems);
+        check.facts = facts;
+        digest
+    } else {
+        match reader.open(entry).and_then(|r| {
+            Digest::of_reader(r).map_err(|e| format!("{}: cannot be read ({e})", entry.name))
+        }) {
+            Ok((d, total)) => {
+                check_size(entry, total, problems);
+                Some(d)
+            }
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+        }
+    };
+    match (listed.get(&entry.name), digest) {
+        (None, _) => problems.push(format!(
+            "{}: present but not listed in {CHECKSUMS}",
+            entry.name
+        )),
+        (Some(want), Some(got)) if *want != got => problems.push(format!(
+            "{}: checksum does not match (the file was changed or damaged)",
+            entry.name
+        )),
+        _ => {}
+    }
+    check
+}
+
 /// An entry must hold exactly the bytes its header declares (a ZIP can lie about sizes).
 fn check_size(entry: &Entry, actual: u64, problems: &mut Vec<String>) {
     if actual != entry.size {
@@ -288,58 +324,54 @@ fn check_size(entry: &Entry, actual: u64, problems: &mut Vec<String>) {
 
 /// Streams one DICOM file: hash and parse in the same pass.
 fn check_dicom_file(
-    pkg: &mut Package,
+    reader: &mut Reader,
     entry: &Entry,
-    facts: &mut BTreeMap<String, FileFacts>,
     problems: &mut Vec<String>,
-) -> Option<Digest> {
+) -> (Option<Digest>, Option<FileFacts>) {
     if crate::layout::FileId::parse_path(&entry.name).is_err() {
         problems.push(format!(
             "{}: not a valid DICOM file ID (8 uppercase characters per level)",
             entry.name
         ));
     }
-    let reader = match pkg.open_entry(entry) {
+    let stream = match reader.open(entry) {
         Ok(r) => r,
         Err(p) => {
             problems.push(p);
-            return None;
+            return (None, None);
         }
     };
-    match scan::scan_reader(reader, entry.size) {
+    match scan::scan_reader(stream, entry.size) {
         Ok(Content::Object(o)) => {
             if o.format != crate::preflight::SourceFormat::Part10 {
                 problems.push(format!("{}: lacks a proper DICOM file header", entry.name));
             }
             let digest = o.sha256;
             let a = o.attrs;
-            facts.insert(
-                entry.name.clone(),
-                FileFacts {
-                    sop_instance_uid: a.sop_instance_uid,
-                    sop_class_uid: a.sop_class_uid,
-                    transfer_syntax_uid: o.transfer_syntax_uid,
-                    study_instance_uid: a.study_instance_uid,
-                    series_instance_uid: a.series_instance_uid,
-                    patient: (a.patient_id, a.issuer_of_patient_id),
-                },
-            );
-            digest
+            let facts = FileFacts {
+                sop_instance_uid: a.sop_instance_uid,
+                sop_class_uid: a.sop_class_uid,
+                transfer_syntax_uid: o.transfer_syntax_uid,
+                study_instance_uid: a.study_instance_uid,
+                series_instance_uid: a.series_instance_uid,
+                patient: (a.patient_id, a.issuer_of_patient_id),
+            };
+            (digest, Some(facts))
         }
         Ok(Content::Directory(o)) => {
             problems.push(format!(
                 "{}: a directory file where an image belongs",
                 entry.name
             ));
-            o.sha256
+            (o.sha256, None)
         }
         Ok(Content::NotDicom(kind)) => {
             problems.push(format!("{}: not a DICOM file ({kind})", entry.name));
-            None
+            (None, None)
         }
         Err(e) => {
             problems.push(format!("{}: does not parse: {e}", entry.name));
-            None
+            (None, None)
         }
     }
 }

@@ -1,16 +1,31 @@
-//! Reading a package: a ZIP archive or an extracted folder, listed with every structural
-//! problem found on the way, then read entry by entry.
+//! Reading a package: a ZIP archive or an extracted folder, listed once and then read by any
+//! number of threads at the same time, each through its own [`Reader`].
+//!
+//! ZIP entries that are stored or deflated (all a package of ours holds) are decoded here rather
+//! than by the zip crate, for memory: the zip crate builds a fresh inflate state for every entry,
+//! and zlib-rs allocates that state with 64-byte alignment. glibc before 2.38 cannot reuse memory
+//! freed from aligned allocations for the next one (its bug 14581), so the heap grew by about
+//! 35 KB per deflated entry, without bound. A [`Reader`] keeps one inflate state for all the
+//! entries it reads. The same checks are kept: the CRC-32 and the declared size, with the zip
+//! crate's own messages. Anything else (another method, encryption) goes to the zip crate.
 
 use crate::scan;
+use flate2::bufread::DeflateDecoder;
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// More entries than this is no package of ours.
 const MAX_ENTRIES: usize = 2_000_000;
 /// How an overlap between two ZIP entries is reported.
 pub(super) const OVERLAP: &str = "overlap in the ZIP (a ZIP-bomb trick)";
+/// Compressed bytes are read from the package in pieces of this size: the zip crate's (the
+/// default of `BufReader`), because the piece decides how far a corrupt stream gets before
+/// the error, and that offset is in the problem reported.
+const INPUT_BUFFER: usize = 8 * 1024;
 
 /// One file of a package, as the source lists it.
 #[derive(Debug, Clone)]
@@ -21,52 +36,227 @@ pub struct Entry {
 }
 
 /// A package to read: a ZIP archive or an extracted folder. Both give the same view.
-pub enum Package {
-    Zip(Box<zip::ZipArchive<Box<dyn ReadSeek>>>),
-    Folder(PathBuf),
+pub struct Package {
+    source: Source,
 }
 
-pub trait ReadSeek: Read + Seek + Send {}
-impl<T: Read + Seek + Send> ReadSeek for T {}
+enum Source {
+    Zip(Box<zip::ZipArchive<ZipBytes>>),
+    Folder(PathBuf),
+}
 
 impl Package {
     pub fn open(path: &Path) -> Result<Package, String> {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if meta.is_dir() {
-            return Ok(Package::Folder(path.to_path_buf()));
+            return Ok(Package {
+                source: Source::Folder(path.to_path_buf()),
+            });
         }
         let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Package::from_reader(Box::new(io::BufReader::new(file)))
+        Package::zip(ZipBytes::File {
+            file: Arc::new(file),
+            pos: 0,
+        })
     }
 
-    pub fn from_reader(r: Box<dyn ReadSeek>) -> Result<Package, String> {
-        zip::ZipArchive::new(r)
-            .map(|z| Package::Zip(Box::new(z)))
+    /// A ZIP held in memory.
+    pub fn from_bytes(bytes: Arc<[u8]>) -> Result<Package, String> {
+        Package::zip(ZipBytes::Memory(io::Cursor::new(bytes)))
+    }
+
+    fn zip(bytes: ZipBytes) -> Result<Package, String> {
+        zip::ZipArchive::new(bytes)
+            .map(|z| Package {
+                source: Source::Zip(Box::new(z)),
+            })
             .map_err(|e| format!("not a readable ZIP archive ({e})"))
     }
 
     /// Lists the files, with every structural problem found on the way.
     pub fn entries(&mut self, problems: &mut Vec<String>) -> Vec<Entry> {
-        match self {
-            Package::Zip(z) => zip_entries(z, problems),
-            Package::Folder(root) => folder_entries(root, problems),
+        match &mut self.source {
+            Source::Zip(z) => zip_entries(z, problems),
+            Source::Folder(root) => folder_entries(root, problems),
         }
     }
 
-    /// Opens one entry for streaming.
-    pub fn open_entry(&mut self, entry: &Entry) -> Result<Box<dyn Read + '_>, String> {
+    /// A reader of entries for one thread. Readers are independent: each keeps its own position
+    /// in the package and its own decoding state.
+    pub fn reader(&self) -> Reader {
+        let source = match &self.source {
+            Source::Zip(z) => ReaderSource::Zip {
+                archive: z.clone(),
+                bytes: z.as_ref().clone().into_inner(),
+            },
+            Source::Folder(root) => ReaderSource::Folder(root.clone()),
+        };
+        Reader {
+            source,
+            inflate: None,
+        }
+    }
+}
+
+/// The bytes of a ZIP package. Clones share the bytes but not the position, so every thread
+/// can read its own part: a file is read with positioned reads (`pread`) on the one handle
+/// opened, so every thread reads the very file that was listed, even if the path is replaced
+/// meanwhile.
+#[derive(Clone)]
+enum ZipBytes {
+    File { file: Arc<File>, pos: u64 },
+    Memory(io::Cursor<Arc<[u8]>>),
+}
+
+impl Read for ZipBytes {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Package::Zip(z) => z
-                .by_index(entry.index)
-                .map(|f| Box::new(f) as Box<dyn Read>)
-                .map_err(|e| format!("{}: cannot be read from the ZIP ({e})", entry.name)),
-            Package::Folder(root) => {
+            ZipBytes::File { file, pos } => {
+                let n = file.read_at(buf, *pos)?;
+                *pos = pos.saturating_add(n as u64);
+                Ok(n)
+            }
+            ZipBytes::Memory(c) => c.read(buf),
+        }
+    }
+}
+
+impl Seek for ZipBytes {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match self {
+            ZipBytes::File { file, pos } => {
+                let moved = match to {
+                    SeekFrom::Start(n) => Some(n),
+                    SeekFrom::End(d) => file.metadata()?.len().checked_add_signed(d),
+                    SeekFrom::Current(d) => pos.checked_add_signed(d),
+                };
+                *pos = moved.ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "seek outside the file")
+                })?;
+                Ok(*pos)
+            }
+            ZipBytes::Memory(c) => c.seek(to),
+        }
+    }
+}
+
+/// Reads the entries of one package, one at a time, on one thread.
+pub struct Reader {
+    source: ReaderSource,
+    /// Kept from one deflated entry to the next (see the module notes).
+    inflate: Option<DeflateDecoder<BufReader<io::Take<ZipBytes>>>>,
+}
+
+enum ReaderSource {
+    Zip {
+        /// For finding the entries and for what the zip crate decodes.
+        archive: Box<zip::ZipArchive<ZipBytes>>,
+        /// For the entries decoded here.
+        bytes: ZipBytes,
+    },
+    Folder(PathBuf),
+}
+
+impl Reader {
+    /// Opens one entry for streaming.
+    pub fn open(&mut self, entry: &Entry) -> Result<Box<dyn Read + '_>, String> {
+        match &mut self.source {
+            ReaderSource::Zip { archive, bytes } => {
+                open_zip_entry(archive, bytes, &mut self.inflate, entry)
+                    .map_err(|e| format!("{}: cannot be read from the ZIP ({e})", entry.name))
+            }
+            ReaderSource::Folder(root) => {
                 let path = root.join(&entry.name);
                 scan::open_source(&path)
                     .map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>)
                     .map_err(|e| format!("{}: cannot be read ({e})", entry.name))
             }
         }
+    }
+}
+
+fn open_zip_entry<'r>(
+    z: &'r mut zip::ZipArchive<ZipBytes>,
+    bytes: &ZipBytes,
+    inflate: &'r mut Option<DeflateDecoder<BufReader<io::Take<ZipBytes>>>>,
+    entry: &Entry,
+) -> zip::result::ZipResult<Box<dyn Read + 'r>> {
+    // The raw view finds where the data starts (reading the local header) and what it is.
+    let (start, compressed, method, crc32, size, encrypted) = {
+        let f = z.by_index_raw(entry.index)?;
+        (
+            f.data_start(),
+            f.compressed_size(),
+            f.compression(),
+            f.crc32(),
+            f.size(),
+            f.encrypted(),
+        )
+    };
+    let start = match start {
+        Some(start) if !encrypted => start,
+        _ => return Ok(Box::new(z.by_index(entry.index)?)),
+    };
+    let mut data = bytes.clone();
+    data.seek(SeekFrom::Start(start))?;
+    let data = data.take(compressed);
+    Ok(match method {
+        zip::CompressionMethod::Stored => Box::new(Checked::new(data, crc32, size)),
+        zip::CompressionMethod::Deflated => {
+            let input = BufReader::with_capacity(INPUT_BUFFER, data);
+            let decoder = match inflate {
+                Some(d) => {
+                    d.reset(input);
+                    d
+                }
+                None => inflate.insert(DeflateDecoder::new(input)),
+            };
+            Box::new(Checked::new(decoder, crc32, size))
+        }
+        _ => Box::new(z.by_index(entry.index)?),
+    })
+}
+
+/// Checks what an entry inflates to against its declared CRC-32 and size, as the zip crate does
+/// (and with its messages): more bytes than declared fail at once, a wrong CRC at the end.
+struct Checked<R> {
+    inner: R,
+    crc: crc32fast::Hasher,
+    expected_crc: u32,
+    declared_size: u64,
+    read: u64,
+}
+
+impl<R> Checked<R> {
+    fn new(inner: R, expected_crc: u32, declared_size: u64) -> Self {
+        Checked {
+            inner,
+            crc: crc32fast::Hasher::new(),
+            expected_crc,
+            declared_size,
+            read: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        if self.read > self.declared_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "File is larger than its declared uncompressed size",
+            ));
+        }
+        if n == 0 && !buf.is_empty() && self.crc.clone().finalize() != self.expected_crc {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "Invalid checksum",
+            ));
+        }
+        self.crc.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
     }
 }
 
@@ -81,10 +271,7 @@ pub fn is_safe_name(name: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-fn zip_entries(
-    z: &mut zip::ZipArchive<Box<dyn ReadSeek>>,
-    problems: &mut Vec<String>,
-) -> Vec<Entry> {
+fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<String>) -> Vec<Entry> {
     if z.len() > MAX_ENTRIES {
         problems.push(format!(
             "the ZIP claims {} entries, far more than any package",
