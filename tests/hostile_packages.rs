@@ -236,3 +236,74 @@ fn hostile_packages_zip_bomb_1gib() {
             .collect::<Vec<_>>(),
     );
 }
+
+/// Verify's memory must not grow with the number of entries, beyond the little it keeps about
+/// each. It once grew by ~35 KB per deflated entry (a fresh inflate state each, allocated with
+/// an alignment glibc before 2.38 does not reuse after free): 37 MB more for 1,500 entries than
+/// for 150. Here: the sample CT with its pixel data replaced by 300,000 zeros (larger than the
+/// first piece scan reads, and it deflates to almost nothing), 150 and 1,500 times.
+#[test]
+fn verify_memory_does_not_grow_with_entries() {
+    use std::io::Write;
+    if !Path::new("/usr/bin/time").exists() {
+        let msg = "/usr/bin/time (GNU time) missing: the memory-growth check was NOT run";
+        assert!(
+            std::env::var("DICOMPACK_REQUIRE_INTEROP").as_deref() != Ok("1"),
+            "{msg} (DICOMPACK_REQUIRE_INTEROP=1)"
+        );
+        eprintln!("!!! SKIPPED: {msg}");
+        return;
+    }
+    let sample = std::fs::read(repo().join("testdata/disc1/DICOM/ST000001/SE000000/IM000000"))
+        .expect("read");
+    // (7FE0,0010) OW, explicit VR little endian: tag, VR, 2 reserved bytes, 4-byte length.
+    let pixel = sample
+        .windows(6)
+        .position(|w| w == b"\xe0\x7f\x10\x00OW")
+        .expect("the sample has Pixel Data");
+    let mut dicom = sample[..pixel + 8].to_vec();
+    dicom.extend_from_slice(&300_000u32.to_le_bytes());
+    dicom.resize(dicom.len() + 300_000, 0);
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let peak_kib = |entries: usize| -> u64 {
+        let path = tmp.path().join(format!("MANY{entries}.ZIP"));
+        let file = std::fs::File::create(&path).expect("create");
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip::DateTime::default());
+        for i in 0..entries {
+            zip.start_file(format!("DICOM/P0000001/S0000001/S0000001/I{i:07}"), opts)
+                .expect("start");
+            zip.write_all(&dicom).expect("write");
+        }
+        zip.finish().expect("finish");
+        let rss = tmp.path().join(format!("rss{entries}.txt"));
+        let mut run = Run::new(
+            tmp.path(),
+            &["verify", path.to_str().expect("utf-8"), "--json"],
+        );
+        run.rss_file = Some(rss.clone());
+        run.timeout = BOMB_TIMEOUT;
+        let out = run.go();
+        assert!(
+            out.process_failures().is_empty() && out.code == Some(1),
+            "verify of {entries} entries: {:?}, exit {:?}: {}",
+            out.process_failures(),
+            out.code,
+            tail(&out.stderr)
+        );
+        peak_rss_kib(&rss).expect("peak RSS from GNU time")
+    };
+    let (few, many) = (peak_kib(150), peak_kib(1500));
+    // What verify keeps per entry (its findings, a few UIDs) is well under a kilobyte.
+    let per_entry = many.saturating_sub(few) as f64 / 1350.0;
+    eprintln!(
+        "verify peak RSS: {few} KiB for 150 entries, {many} KiB for 1,500 ({per_entry:.1} KiB per entry)"
+    );
+    assert!(
+        per_entry < 8.0,
+        "verify's memory grows with the number of entries: {few} KiB for 150, {many} KiB for 1,500 ({per_entry:.1} KiB per entry)"
+    );
+}
