@@ -256,6 +256,67 @@ fn catches_a_uid_changed_with_checksums_fixed() {
 }
 
 #[test]
+fn problems_come_in_package_order_on_every_run() {
+    // Entries are checked on several threads at once; what they find must still be reported in
+    // the package's order, the same on every run. Every DICOM file gets a wrong listed checksum
+    // (the files themselves are intact, so nothing else is found).
+    let mut e = entries();
+    let wrong = sha256_hex(b"not the file");
+    let dicom: Vec<String> = e
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| n.starts_with("DICOM/"))
+        .collect();
+    assert!(
+        dicom.len() >= 10,
+        "the sample package has {} DICOM files",
+        dicom.len()
+    );
+    let sums = &mut e.iter_mut().find(|(n, _)| n == "SHA256.TXT").unwrap().1;
+    let text = String::from_utf8(sums.clone()).unwrap();
+    *sums = text
+        .lines()
+        .map(|line| {
+            let (sum, name) = line.split_once("  ").unwrap();
+            let sum = if name.starts_with("DICOM/") {
+                &wrong
+            } else {
+                sum
+            };
+            format!("{sum}  {name}\n")
+        })
+        .collect::<String>()
+        .into_bytes();
+    let dir = scratch("cli_verify_order");
+    let zip = dir.join("PKG.ZIP");
+    write_zip(&zip, &e);
+    let folder = dir.join("PKG");
+    write_folder(&folder, &e);
+    let mut walked = dicom.clone();
+    walked.sort_by(|a, b| a.split('/').cmp(b.split('/')));
+    for (pkg, order) in [(&zip, &dicom), (&folder, &walked)] {
+        let expected: Vec<String> = order
+            .iter()
+            .map(|n| format!("{n}: checksum does not match (the file was changed or damaged)"))
+            .collect();
+        for _ in 0..5 {
+            let run = dicompack(
+                &["verify", pkg.to_str().unwrap(), "--json"],
+                pkg.parent().unwrap(),
+            );
+            assert_eq!(run.code, 1, "{}", run.describe());
+            let problems: Vec<String> = run.json()["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(problems, expected, "verify {}", pkg.display());
+        }
+    }
+}
+
+#[test]
 fn verify_missing_package_is_a_usage_error() {
     let run = dicompack(&["verify", "/nonexistent/dicompack-no-such.zip"], &repo());
     assert!(matches!(run.code, 1 | 2), "{}", run.describe());
