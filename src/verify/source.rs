@@ -35,13 +35,17 @@ pub struct Entry {
     index: usize,
 }
 
-/// A package to read: a ZIP archive or an extracted folder. Both give the same view.
+/// A package to read: a ZIP archive or an extracted folder. Both give the same view. Listing
+/// needs the package to itself; reading can be shared between threads, one [`Reader`] each.
 pub struct Package {
     source: Source,
 }
 
 enum Source {
-    Zip(Box<zip::ZipArchive<ZipBytes>>),
+    Zip {
+        archive: Box<zip::ZipArchive<ZipBytes>>,
+        bytes: ZipBytes,
+    },
     Folder(PathBuf),
 }
 
@@ -66,9 +70,12 @@ impl Package {
     }
 
     fn zip(bytes: ZipBytes) -> Result<Package, String> {
-        zip::ZipArchive::new(bytes)
-            .map(|z| Package {
-                source: Source::Zip(Box::new(z)),
+        zip::ZipArchive::new(bytes.clone())
+            .map(|archive| Package {
+                source: Source::Zip {
+                    archive: Box::new(archive),
+                    bytes,
+                },
             })
             .map_err(|e| format!("not a readable ZIP archive ({e})"))
     }
@@ -76,7 +83,7 @@ impl Package {
     /// Lists the files, with every structural problem found on the way.
     pub fn entries(&mut self, problems: &mut Vec<String>) -> Vec<Entry> {
         match &mut self.source {
-            Source::Zip(z) => zip_entries(z, problems),
+            Source::Zip { archive, .. } => zip_entries(archive, problems),
             Source::Folder(root) => folder_entries(root, problems),
         }
     }
@@ -85,9 +92,9 @@ impl Package {
     /// in the package and its own decoding state.
     pub fn reader(&self) -> Reader {
         let source = match &self.source {
-            Source::Zip(z) => ReaderSource::Zip {
-                archive: z.clone(),
-                bytes: z.as_ref().clone().into_inner(),
+            Source::Zip { archive, bytes } => ReaderSource::Zip {
+                archive: archive.clone(),
+                bytes: bytes.clone(),
             },
             Source::Folder(root) => ReaderSource::Folder(root.clone()),
         };
@@ -193,6 +200,8 @@ fn open_zip_entry<'r>(
             f.encrypted(),
         )
     };
+    // The start is known once the local header has been read. Encrypted entries are refused when
+    // listed; should one get here, the zip crate says what is wrong with it.
     let start = match start {
         Some(start) if !encrypted => start,
         _ => return Ok(Box::new(z.by_index(entry.index)?)),
