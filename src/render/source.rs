@@ -117,10 +117,29 @@ pub(crate) fn locate(
 ) -> Result<Located, RenderError> {
     let file = File::open(path).map_err(RenderError::io)?;
     let file_len = file.metadata().map_err(RenderError::io)?.len();
+    let reader = Data::File(BufReader::with_capacity(64 * 1024, file));
+    locate_in(reader, file_len, offset, ts_uid)
+}
+
+/// [`locate`] over the bytes of a whole file already in memory.
+pub(crate) fn locate_bytes(
+    bytes: Vec<u8>,
+    offset: u64,
+    ts_uid: &str,
+) -> Result<Located, RenderError> {
+    let len = bytes.len() as u64;
+    locate_in(Data::Mem(Cursor::new(bytes)), len, offset, ts_uid)
+}
+
+fn locate_in(
+    mut reader: Data,
+    file_len: u64,
+    offset: u64,
+    ts_uid: &str,
+) -> Result<Located, RenderError> {
     if offset > file_len {
         return Err(RenderError::Truncated);
     }
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
     let (mut data, start, data_len, encoding) = if is_deflated(ts_uid) {
         reader
             .seek(SeekFrom::Start(offset))
@@ -141,7 +160,7 @@ pub(crate) fn locate(
             Encoding::ExplicitLe,
         )
     } else {
-        (Data::File(reader), offset, file_len, encoding_of(ts_uid))
+        (reader, offset, file_len, encoding_of(ts_uid))
     };
     data.seek(SeekFrom::Start(start)).map_err(RenderError::io)?;
     let encoding = sniff_implicit(&mut data, start, encoding)?;
