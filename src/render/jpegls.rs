@@ -35,7 +35,9 @@ struct Frame {
     ids: Vec<u8>,
 }
 
-pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderError> {
+/// Decode a JPEG-LS stream whose frame has at most `max_pixels` pixels (checked before the
+/// output is sized).
+pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderError> {
     if !data.starts_with(&[0xFF, 0xD8]) {
         return Err(bad("no start of image marker"));
     }
@@ -88,7 +90,7 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
                 {
                     return Err(bad("unsupported frame header values"));
                 }
-                if u64::from(width) * u64::from(height) * nc as u64 > max_samples {
+                if u64::from(width) * u64::from(height) > max_pixels {
                     return Err(RenderError::TooLarge("JPEG-LS frame".into()));
                 }
                 let ids = (0..nc)
