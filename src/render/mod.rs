@@ -5,7 +5,7 @@
 //!
 //! Reading is bounded: the data set is walked element by element up to Pixel Data without
 //! reading values, and only the bytes (or fragments) of the one frame drawn are read. (A
-//! Deflated data set is the exception: it is inflated in memory, up to 1 GiB.)
+//! Deflated data set is inflated as it is walked, never held in memory, up to 1 GiB.)
 //!
 //! Drawn: native (implicit/explicit LE, explicit BE, deflated, encapsulated uncompressed), RLE
 //! Lossless, JPEG Baseline, Extended (8 and 12-bit), Lossless (process 14, SV1), JPEG-LS lossless
