@@ -716,11 +716,12 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
     }
     // openjp2 0.6.1 sets up every tile (about 10 KB each) as soon as it reads SIZ, up to 65535
     // of them: 1×1 tiles make a 255×255 image cost 630 MB. No encoder tiles below 64×64.
-    let max_tiles = sw.div_ceil(64).max(1) * sh.div_ceil(64).max(1);
-    if siz.tiles.is_none_or(|t| t > max_tiles) {
+    let tiles = siz
+        .tiles
+        .ok_or_else(|| RenderError::Corrupt("JPEG 2000 tile size 0".into()))?;
+    if tiles > sw.div_ceil(64).max(1) * sh.div_ceil(64).max(1) {
         return Err(RenderError::Unsupported(format!(
-            "JPEG 2000 code stream with tiles smaller than 64x64 ({:?} tiles for {sw}x{sh})",
-            siz.tiles
+            "JPEG 2000 code stream with tiles smaller than 64x64 ({tiles} tiles for {sw}x{sh})"
         )));
     }
     // Decode at a reduced resolution when the thumbnail is much smaller than the image.
