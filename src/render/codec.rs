@@ -548,15 +548,15 @@ fn jpeg_sof(data: &[u8]) -> Option<JpegFrame> {
 }
 
 fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
-    let sof = jpeg_sof(data)
+    let frame = jpeg_sof(data)
         .ok_or_else(|| RenderError::Corrupt("JPEG stream without a frame header".into()))?;
     // The decoders size their planes from the frame header before the data shows whether it
     // is there: a few bytes may claim 65535 × 65535.
-    let (fw, fh) = (u64::from(sof.width), u64::from(sof.height));
-    if fw * fh > budget(a) || u64::from(sof.components) > MAX_COMPONENTS {
+    let (fw, fh) = (u64::from(frame.width), u64::from(frame.height));
+    if fw * fh > budget(a) || u64::from(frame.components) > MAX_COMPONENTS {
         return Err(too_large("JPEG frame", fw, fh));
     }
-    let (precision, sof) = (sof.precision, sof.marker);
+    let (precision, sof) = (frame.precision, frame.marker);
     let ybr = a.photometric.starts_with("YBR");
     if precision > 8 && sof != 0xC3 && sof != 0xC7 {
         // 12-bit DCT (JPEG Extended, process 4): jpeg-decoder refuses it.
@@ -597,6 +597,13 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
             samples,
             decoder: "libjpeg-turbo-rs (12-bit)",
         });
+    }
+    // jpeg-decoder 0.3.2 computes `(mcu_y + 1) * 8` in u16 (decoder.rs:1025): past row 65528
+    // that overflows, a panic where overflow is checked (it wraps harmlessly in release).
+    if frame.height > 65528 {
+        return Err(RenderError::Unsupported(format!(
+            "JPEG frame {fh} rows high (at most 65528)"
+        )));
     }
     let mut dec = jpeg_decoder::Decoder::new(data);
     // 16-bit samples (lossless) are two bytes
