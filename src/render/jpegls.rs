@@ -250,9 +250,11 @@ const J: [u32; 32] = [
     14, 15,
 ];
 
+// A sums error magnitudes over up to RESET samples (RESET may be 65535): i64, as i32 could
+// overflow even on a conforming 16-bit stream.
 #[derive(Clone, Copy)]
 struct Ctx {
-    a: i32,
+    a: i64,
     b: i32,
     c: i32,
     n: i32,
@@ -260,7 +262,7 @@ struct Ctx {
 
 #[derive(Clone, Copy)]
 struct RunCtx {
-    a: i32,
+    a: i64,
     n: i32,
     nn: i32,
 }
@@ -366,7 +368,7 @@ impl<'a> ScanDecoder<'a> {
         let qbpp = ceil_log2(range);
         let bpp = ceil_log2(p.maxval + 1).max(2) as i32;
         let limit = 2 * (bpp + bpp.max(8));
-        let a0 = ((range + 32) / 64).max(2);
+        let a0 = i64::from(((range + 32) / 64).max(2));
         ScanDecoder {
             bits: Bits::new(scan),
             p,
@@ -420,7 +422,13 @@ impl<'a> ScanDecoder<'a> {
         if k >= 31 {
             return Err(bad("Golomb parameter"));
         }
-        Ok((q << k) + self.bits.bits(k)?)
+        let m = (q << k) + self.bits.bits(k)?;
+        // A mapped error is at most about RANGE in a conforming stream (escape codes included);
+        // crafted codes reach 2^30 and would run the context sums past any integer.
+        if m > 2 * self.range {
+            return Err(bad("prediction error out of range"));
+        }
+        Ok(m)
     }
 
     fn fix(&self, x: i32) -> i32 {
@@ -440,7 +448,7 @@ impl<'a> ScanDecoder<'a> {
         let ci = qs.unsigned_abs() as usize;
         let c = *self.ctx.get(ci).ok_or_else(|| bad("context"))?;
         let mut k = 0u32;
-        while (c.n << k) < c.a && k < 24 {
+        while (i64::from(c.n) << k) < c.a && k < 24 {
             k += 1;
         }
         let px = (pred + sign * c.c).clamp(0, self.p.maxval);
@@ -450,7 +458,7 @@ impl<'a> ScanDecoder<'a> {
             e = -e - 1;
         }
         // context update (A.12, A.13)
-        let mut a = c.a + e.abs();
+        let mut a = c.a + i64::from(e.abs());
         let mut b = c.b + e * (2 * self.near + 1);
         let mut n = c.n;
         if n == self.p.reset {
@@ -484,9 +492,13 @@ impl<'a> ScanDecoder<'a> {
     /// Run-interruption sample error (A.7.2).
     fn ri_error(&mut self, ri_type: usize, comp: usize) -> Result<i32, RenderError> {
         let c = self.run[ri_type];
-        let temp = if ri_type == 0 { c.a } else { c.a + (c.n >> 1) };
+        let temp = if ri_type == 0 {
+            c.a
+        } else {
+            c.a + i64::from(c.n >> 1)
+        };
         let mut k = 0u32;
-        while (c.n << k) < temp && k < 24 {
+        while (i64::from(c.n) << k) < temp && k < 24 {
             k += 1;
         }
         let j = J[self.run_index[comp]] as i32;
@@ -500,7 +512,7 @@ impl<'a> ScanDecoder<'a> {
         if e < 0 {
             r.nn += 1;
         }
-        r.a += (em + 1 - ri_type as i32) >> 1;
+        r.a += i64::from((em + 1 - ri_type as i32) >> 1);
         if r.n == self.p.reset {
             r.a >>= 1;
             r.n >>= 1;
@@ -716,6 +728,17 @@ mod tests {
         // 16-bit is clamped like 12-bit
         let p = derive_params(16, 0, None).unwrap();
         assert_eq!((p.t1, p.t2, p.t3), (18, 67, 276));
+    }
+
+    #[test]
+    fn errors_beyond_the_range_are_corrupt() {
+        // 2-bit samples: RANGE 4, LIMIT 20; 16 zeros, a one and k = 1 bit code 33, which no
+        // encoder writes (crafted runs of such codes overflowed the context sums)
+        let p = derive_params(2, 0, None).unwrap();
+        let mut dec = ScanDecoder::new(&[0x00, 0x00, 0xC0], p, 0, 1);
+        assert!(dec.regular(1, 0).is_err());
+        let mut dec = ScanDecoder::new(&[0x80], p, 0, 1);
+        assert!(dec.regular(1, 0).is_ok());
     }
 
     #[test]
