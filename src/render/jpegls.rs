@@ -45,7 +45,9 @@ pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderErr
     let mut frame: Option<Frame> = None;
     let mut preset: Option<(i32, i32, i32, i32, i32)> = None;
     let mut out: Vec<u16> = Vec::new();
-    let mut done_components = 0usize;
+    // Each component is decoded by one scan: a stream that scans one again and again would
+    // decode the whole frame each time (600 KB took 44 s).
+    let mut scanned: Vec<bool> = Vec::new();
     loop {
         // find the next marker
         while pos < data.len() && data[pos] != 0xFF {
@@ -76,6 +78,9 @@ pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderErr
         match marker {
             0xF7 => {
                 // SOF55
+                if frame.is_some() {
+                    return Err(bad("a second frame header"));
+                }
                 if seg.len() < 6 {
                     return Err(bad("frame header"));
                 }
@@ -101,6 +106,7 @@ pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderErr
                     })
                     .collect::<Result<_, _>>()?;
                 out = vec![0u16; width as usize * height as usize * nc];
+                scanned = vec![false; nc];
                 frame = Some(Frame {
                     width,
                     height,
@@ -139,6 +145,12 @@ pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderErr
                             .ok_or_else(|| bad("scan names an unknown component"))
                     })
                     .collect::<Result<_, _>>()?;
+                for &c in &comps {
+                    match scanned.get_mut(c) {
+                        Some(done) if !*done => *done = true,
+                        _ => return Err(bad("a component scanned twice")),
+                    }
+                }
                 let near = i32::from(seg[1 + 2 * ns]);
                 let ilv = seg[2 + 2 * ns];
                 let point_transform = seg[3 + 2 * ns] & 0x0F;
@@ -163,14 +175,13 @@ pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderErr
                     1 => dec.decode_lines(&mut out, nc, &comps, f.height as usize)?,
                     _ => dec.decode_sample_interleaved(&mut out, nc, &comps, f.height as usize)?,
                 }
-                done_components += ns;
                 pos = end;
             }
             _ => {} // APPn, COM, etc.
         }
     }
     let f = frame.ok_or_else(|| bad("no frame header"))?;
-    if done_components < f.ids.len() {
+    if scanned.contains(&false) {
         return Err(bad("missing scans"));
     }
     Ok(JlsImage {
@@ -739,6 +750,20 @@ mod tests {
         assert!(dec.regular(1, 0).is_err());
         let mut dec = ScanDecoder::new(&[0x80], p, 0, 1);
         assert!(dec.regular(1, 0).is_ok());
+    }
+
+    #[test]
+    fn each_component_is_scanned_once() {
+        // 4x4, 8-bit, one component, all zero: a run to the end of each line (15 one bits)
+        let head = [0xFF, 0xD8, 0xFF, 0xF7, 0, 11, 8, 0, 4, 0, 4, 1, 1, 0x11, 0];
+        let scan = [0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0, 0, 0xFF, 0x7F];
+        let once = [&head[..], &scan, &[0xFF, 0xD9]].concat();
+        let img = decode(&once, 1 << 20).unwrap();
+        assert_eq!(img.samples, vec![0; 16]);
+        let twice = [&head[..], &scan, &scan, &[0xFF, 0xD9]].concat();
+        assert!(decode(&twice, 1 << 20).is_err());
+        let two_frames = [&head[..], &head[2..], &scan, &[0xFF, 0xD9]].concat();
+        assert!(decode(&two_frames, 1 << 20).is_err());
     }
 
     #[test]
