@@ -547,6 +547,39 @@ fn jpeg_sof(data: &[u8]) -> Option<JpegFrame> {
     None
 }
 
+/// More scans than any encoder writes (progressive scripts have 6–10): both JPEG decoders walk
+/// every block of the frame in each scan, so 30-byte scans that end at once made a 150 KB file
+/// take 20 s (jpeg-decoder 0.3.2 has no limit; libjpeg-turbo-rs allows 8192).
+const MAX_JPEG_SCANS: usize = 256;
+
+/// How many scans (SOS markers) a JPEG stream has: its segments skipped by their lengths, its
+/// entropy-coded data searched for the next marker.
+fn jpeg_scans(data: &[u8]) -> usize {
+    let mut scans = 0;
+    let mut i = 2;
+    while let Some(&[b, m]) = data.get(i..i + 2) {
+        if b != 0xFF {
+            i += 1;
+            continue;
+        }
+        match m {
+            0xFF => i += 1,                      // fill byte
+            0x00 | 0x01 | 0xD0..=0xD7 => i += 2, // stuffed zero, TEM, RSTn: no length
+            0xD9 => break,                       // end of image
+            _ => {
+                let Some(&[hi, lo]) = data.get(i + 2..i + 4) else {
+                    break;
+                };
+                if m == 0xDA {
+                    scans += 1;
+                }
+                i += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+    }
+    scans
+}
+
 fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
     let frame = jpeg_sof(data)
         .ok_or_else(|| RenderError::Corrupt("JPEG stream without a frame header".into()))?;
@@ -555,6 +588,10 @@ fn jpeg(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
     let (fw, fh) = (u64::from(frame.width), u64::from(frame.height));
     if fw * fh > budget(a) || u64::from(frame.components) > MAX_COMPONENTS {
         return Err(too_large("JPEG frame", fw, fh));
+    }
+    let scans = jpeg_scans(data);
+    if scans > MAX_JPEG_SCANS {
+        return Err(RenderError::Unsupported(format!("JPEG with {scans} scans")));
     }
     let (precision, sof) = (frame.precision, frame.marker);
     let ybr = a.photometric.starts_with("YBR");
@@ -962,6 +999,23 @@ mod tests {
         junk.extend(code_stream(16, 16, 16));
         assert_eq!(j2k_siz(&junk), None);
         assert_eq!(j2k_siz(&jp2[..40]), None);
+    }
+
+    #[test]
+    fn jpeg_scans_are_counted_past_entropy_data() {
+        let sos = [0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0];
+        // entropy data with a stuffed zero, a restart marker and fill bytes
+        let data = [0x12, 0xFF, 0x00, 0xDA, 0xFF, 0xD0, 0x34, 0xFF, 0xFF];
+        let mut s = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 6, 0xFF, 0xDA, 0, 0]; // APP0 holding FFDA
+        for _ in 0..300 {
+            s.extend_from_slice(&sos);
+            s.extend_from_slice(&data);
+        }
+        assert_eq!(jpeg_scans(&s), 300);
+        s.extend_from_slice(&[0xFF, 0xD9]);
+        s.extend_from_slice(&sos);
+        assert_eq!(jpeg_scans(&s), 300);
+        assert_eq!(jpeg_scans(&s[..14]), 1);
     }
 
     #[test]
