@@ -768,6 +768,17 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
             "JPEG 2000 code stream with tiles smaller than 64x64 ({tiles} tiles for {sw}x{sh})"
         )));
     }
+    // openjp2 0.6.1 sets up every code block of every resolution however far it reduces: a
+    // 200-byte 5792x5792 code stream costs 860 MB with 4x4 blocks, 220 MB with 8x8, 60 MB with
+    // 16x16 (and 4096x4096 with 4x4 blocks 19 s). Encoders use 32x32 or 64x64.
+    if let Some(log2) = j2k_codestream(data).and_then(|cs| j2k_min_code_block(cs, siz.components))
+        && log2 < 8
+    {
+        return Err(RenderError::Unsupported(format!(
+            "JPEG 2000 code blocks of {} pixels (at least 256)",
+            1u32 << log2
+        )));
+    }
     // Decode at a reduced resolution when the thumbnail is much smaller than the image.
     let mut reduce = 0u32;
     while reduce < 5 && (a.rows.max(a.cols) >> (reduce + 1)) >= max_side.max(1) {
@@ -857,6 +868,50 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
 }
 
 /// What a JPEG 2000 code stream's SIZ marker says.
+/// The smallest code block any coding style marker (COD, COC) of the main header or of a
+/// tile-part header asks for, as log2 of its area: the marker segments walked, tile-parts
+/// skipped by their Psot lengths. `None`: the walk went wrong (openjpeg will say why).
+fn j2k_min_code_block(cs: &[u8], components: u16) -> Option<u8> {
+    let mut smallest = u8::MAX;
+    // the exponents are stored minus 2 each
+    let block = |x: u8, y: u8| x.saturating_add(y).saturating_add(4);
+    let mut i = 2; // after SOC
+    let mut tile_part_end = None;
+    while let Some(&[ff, m]) = cs.get(i..i + 2) {
+        if ff != 0xFF {
+            return None;
+        }
+        match m {
+            0xD9 => break, // end of code stream
+            0x93 => {
+                // start of data: on to the next tile-part (Psot 0: the last, to the end)
+                match tile_part_end.take() {
+                    Some(end) if end > i => i = end,
+                    _ => break,
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes(cs.get(i + 2..i + 4)?.try_into().ok()?));
+        let seg = cs.get(i + 4..i + 2 + len)?;
+        match m {
+            0x90 => {
+                let psot = u32::from_be_bytes(seg.get(4..8)?.try_into().ok()?);
+                tile_part_end = (psot > 0).then(|| i + psot as usize);
+            }
+            0x52 => smallest = smallest.min(block(*seg.get(6)?, *seg.get(7)?)),
+            0x53 => {
+                let at = if components < 257 { 1 } else { 2 };
+                smallest = smallest.min(block(*seg.get(at + 2)?, *seg.get(at + 3)?));
+            }
+            _ => {}
+        }
+        i += 2 + len;
+    }
+    Some(smallest)
+}
+
 #[derive(Debug, PartialEq, Eq)]
 struct J2kSize {
     width: u32,
@@ -871,10 +926,10 @@ const JP2_SIGNATURE: [u8; 12] = [
     0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
 ];
 
-/// The SIZ marker of the code stream openjpeg will decode: at the start of a bare code stream,
-/// or at the start of the first Contiguous Codestream box of a JP2 file (found the way openjpeg
-/// finds it, box by box), so that no other bytes can stand in for it.
-fn j2k_siz(data: &[u8]) -> Option<J2kSize> {
+/// The code stream openjpeg will decode: a bare code stream, or the first Contiguous Codestream
+/// box of a JP2 file (found the way openjpeg finds it, box by box), so that no other bytes can
+/// stand in for its headers.
+fn j2k_codestream(data: &[u8]) -> Option<&[u8]> {
     let cs = if data.starts_with(&J2K_CODESTREAM) {
         data
     } else if data.starts_with(&JP2_SIGNATURE) {
@@ -903,10 +958,12 @@ fn j2k_siz(data: &[u8]) -> Option<J2kSize> {
     } else {
         return None;
     };
-    if !cs.starts_with(&J2K_CODESTREAM) {
-        return None;
-    }
-    let siz = cs.get(4..42)?;
+    cs.starts_with(&J2K_CODESTREAM).then_some(cs)
+}
+
+/// The SIZ marker of the code stream openjpeg will decode.
+fn j2k_siz(data: &[u8]) -> Option<J2kSize> {
+    let siz = j2k_codestream(data)?.get(4..42)?;
     let be32 = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
     let (x, y, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
     let (tw, th, txo, tyo) = (be32(20), be32(24), be32(28), be32(32));
@@ -999,6 +1056,33 @@ mod tests {
         junk.extend(code_stream(16, 16, 16));
         assert_eq!(j2k_siz(&junk), None);
         assert_eq!(j2k_siz(&jp2[..40]), None);
+    }
+
+    #[test]
+    fn j2k_code_blocks_are_read_from_main_and_tile_part_headers() {
+        let seg = |m: u8, payload: &[u8]| {
+            let mut v = vec![0xFF, m];
+            v.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+            v.extend_from_slice(payload);
+            v
+        };
+        // COD: 3 layers, 64x64 blocks (exponents 4 + 4 stored)
+        let cod = seg(0x52, &[0, 0, 0, 3, 0, 5, 4, 4, 0, 0]);
+        let mut cs = code_stream(64, 64, 64);
+        cs.extend(&cod);
+        let mut tile_part = seg(0x90, &[0, 0, 0, 0, 0, 0, 0, 1]);
+        // a tile-part COC for component 0 asking for 4x8 blocks, then data holding 0xFF52
+        tile_part.extend(seg(0x53, &[0, 0, 5, 0, 1, 0, 0]));
+        tile_part.extend([0xFF, 0x93, 0xFF, 0x52, 0, 0]);
+        let psot = tile_part.len() as u32;
+        tile_part[6..10].copy_from_slice(&psot.to_be_bytes());
+        cs.extend(&tile_part);
+        cs.extend([0xFF, 0xD9]);
+        assert_eq!(j2k_min_code_block(&cs, 1), Some(5));
+        let mut main_only = code_stream(64, 64, 64);
+        main_only.extend(&cod);
+        main_only.extend([0xFF, 0xD9]);
+        assert_eq!(j2k_min_code_block(&main_only, 1), Some(12));
     }
 
     #[test]
