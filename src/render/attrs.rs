@@ -166,7 +166,8 @@ pub(crate) fn image_attrs(h: &Header) -> Result<ImageAttrs, RenderError> {
     let bits_allocated = need(tags::BITS_ALLOCATED, "Bits Allocated")?;
     let spp = int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     let bits_stored = int(obj, tags::BITS_STORED).unwrap_or(bits_allocated);
-    let high_bit = int(obj, tags::HIGH_BIT).unwrap_or(bits_stored - 1);
+    // any of these may be an IS string holding i64::MIN: no arithmetic before the checks below
+    let high_bit = int(obj, tags::HIGH_BIT).unwrap_or_else(|| bits_stored.saturating_sub(1));
     let signed = int(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
     let planar = int(obj, tags::PLANAR_CONFIGURATION).unwrap_or(0);
     let frames = match obj.get(tags::NUMBER_OF_FRAMES) {
@@ -370,4 +371,43 @@ fn segmented_words(obj: &InMemDicomObject, tag: Tag, bits: u16) -> Option<Vec<u1
         _ => return None,
     };
     Some(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, VR};
+
+    #[test]
+    fn extreme_integers_are_refused_not_overflowed() {
+        for (bits_allocated, bits_stored) in
+            [("8", "-9223372036854775808"), ("-9223372036854775808", "")]
+        {
+            let mut obj = InMemDicomObject::new_empty();
+            obj.put(DataElement::new(
+                tags::ROWS,
+                VR::US,
+                PrimitiveValue::from(4u16),
+            ));
+            obj.put(DataElement::new(
+                tags::COLUMNS,
+                VR::US,
+                PrimitiveValue::from(4u16),
+            ));
+            obj.put(DataElement::new(
+                tags::BITS_ALLOCATED,
+                VR::IS,
+                PrimitiveValue::from(bits_allocated),
+            ));
+            if !bits_stored.is_empty() {
+                obj.put(DataElement::new(
+                    tags::BITS_STORED,
+                    VR::IS,
+                    PrimitiveValue::from(bits_stored),
+                ));
+            }
+            let r = image_attrs(&Header { obj });
+            assert!(matches!(r, Err(RenderError::Unsupported(_))), "{r:?}");
+        }
+    }
 }

@@ -10,12 +10,24 @@ use super::attrs::ImageAttrs;
 use super::jpegls;
 use super::source::{Encoding, Fragment, Located, PixelLoc};
 
-/// No frame may hold more samples than this (e.g. 11k × 12k × 1): 512 MiB as f32.
-pub(crate) const MAX_SAMPLES: u64 = 1 << 27;
+/// No frame may have more pixels than this (5.8k × 5.8k; the largest mammograms have about
+/// 28 M). Drawing keeps a few full-size copies of a frame (decoder output, stored values as f32,
+/// RGB), about 12 bytes a grey-scale pixel: 400 MiB at most, whatever a header claims.
+pub(crate) const MAX_PIXELS: u64 = 1 << 25;
 
-/// What a decoder may produce for this image: its declared size, with room for padding.
+/// How many pixels a decoder may produce for this image: its declared size with room for
+/// padding (a code stream may be a little larger than Rows × Columns), never over MAX_PIXELS.
+/// Checked against the code stream's own header before a decoder sizes anything from it.
 fn budget(a: &ImageAttrs) -> u64 {
-    (u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp) * 2).min(MAX_SAMPLES)
+    (u64::from(a.rows) * u64::from(a.cols) * 2).min(MAX_PIXELS)
+}
+
+/// The most components a code stream may have to be drawn (we draw 1 or 3; 4 is refused with
+/// a reason after decoding, e.g. CMYK).
+const MAX_COMPONENTS: u64 = 4;
+
+fn too_large(what: &str, w: u64, h: u64) -> RenderError {
+    RenderError::TooLarge(format!("{what} of {w}x{h}"))
 }
 
 pub(crate) enum Samples {
@@ -94,12 +106,8 @@ pub(crate) fn decode_frame(
     let kind =
         kind_of(ts_uid).ok_or_else(|| RenderError::UnsupportedTransferSyntax(ts_name(ts_uid)))?;
     let pixel = loc.pixel.take().ok_or(RenderError::MissingPixelData)?;
-    let samples = u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp);
-    if samples > MAX_SAMPLES {
-        return Err(RenderError::TooLarge(format!(
-            "{}x{} image",
-            a.cols, a.rows
-        )));
+    if u64::from(a.rows) * u64::from(a.cols) > MAX_PIXELS {
+        return Err(too_large("image", a.cols.into(), a.rows.into()));
     }
     match (kind, pixel) {
         (
@@ -495,8 +503,18 @@ fn unpack_bits(seg: &[u8], want: usize) -> Vec<u8> {
     out
 }
 
-/// The sample precision and the SOF marker of a JPEG stream.
-fn jpeg_sof(data: &[u8]) -> Option<(u8, u8)> {
+/// What a JPEG stream's frame header (SOFn) says.
+#[derive(Debug, PartialEq, Eq)]
+struct JpegFrame {
+    marker: u8,
+    precision: u8,
+    height: u16,
+    width: u16,
+    components: u8,
+}
+
+/// The first frame header of a JPEG stream.
+fn jpeg_sof(data: &[u8]) -> Option<JpegFrame> {
     let mut i = 2usize;
     if !data.starts_with(&[0xFF, 0xD8]) {
         return None;
@@ -512,7 +530,14 @@ fn jpeg_sof(data: &[u8]) -> Option<(u8, u8)> {
         }
         let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
         if (0xC0..=0xCF).contains(&m) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
-            return data.get(i + 4).map(|&p| (p, m));
+            let f = data.get(i + 4..i + 10)?;
+            return Some(JpegFrame {
+                marker: m,
+                precision: f[0],
+                height: u16::from_be_bytes([f[1], f[2]]),
+                width: u16::from_be_bytes([f[3], f[4]]),
+                components: f[5],
+            });
         }
         if m == 0xDA {
             return None;
@@ -522,22 +547,67 @@ fn jpeg_sof(data: &[u8]) -> Option<(u8, u8)> {
     None
 }
 
+/// More scans than any encoder writes (progressive scripts have 6–10): both JPEG decoders walk
+/// every block of the frame in each scan, so 30-byte scans that end at once made a 150 KB file
+/// take 20 s (jpeg-decoder 0.3.2 has no limit; libjpeg-turbo-rs allows 8192).
+const MAX_JPEG_SCANS: usize = 256;
+
+/// How many scans (SOS markers) a JPEG stream has: its segments skipped by their lengths, its
+/// entropy-coded data searched for the next marker.
+fn jpeg_scans(data: &[u8]) -> usize {
+    let mut scans = 0;
+    let mut i = 2;
+    while let Some(&[b, m]) = data.get(i..i + 2) {
+        if b != 0xFF {
+            i += 1;
+            continue;
+        }
+        match m {
+            0xFF => i += 1,                      // fill byte
+            0x00 | 0x01 | 0xD0..=0xD7 => i += 2, // stuffed zero, TEM, RSTn: no length
+            0xD9 => break,                       // end of image
+            _ => {
+                let Some(&[hi, lo]) = data.get(i + 2..i + 4) else {
+                    break;
+                };
+                if m == 0xDA {
+                    scans += 1;
+                }
+                i += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+    }
+    scans
+}
+
 fn jpeg(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderError> {
-    let (precision, sof) = jpeg_sof(data)
+    let frame = jpeg_sof(data)
         .ok_or_else(|| RenderError::Corrupt("JPEG stream without a frame header".into()))?;
+    // The decoders size their planes from the frame header before the data shows whether it
+    // is there: a few bytes may claim 65535 × 65535.
+    let (fw, fh) = (u64::from(frame.width), u64::from(frame.height));
+    if fw * fh > budget(a) || u64::from(frame.components) > MAX_COMPONENTS {
+        return Err(too_large("JPEG frame", fw, fh));
+    }
+    let scans = jpeg_scans(data);
+    if scans > MAX_JPEG_SCANS {
+        return Err(RenderError::Unsupported(format!("JPEG with {scans} scans")));
+    }
+    let (precision, sof) = (frame.precision, frame.marker);
     let ybr = a.photometric.starts_with("YBR");
     if precision > 8 && sof != 0xC3 && sof != 0xC7 {
         // 12-bit DCT (JPEG Extended, process 4): jpeg-decoder refuses it.
+        // max_memory counts its planes and result, two bytes a sample each
         let limits = libjpeg_turbo_rs::DecodeLimits {
             max_pixels: budget(a),
-            max_memory: Some(budget(a) * 16 + (1 << 20)),
+            max_memory: Some(budget(a) * MAX_COMPONENTS * 6 + (1 << 20)),
             ..Default::default()
         };
         let img = libjpeg_turbo_rs::precision::decompress_12bit_with_limits(data, &limits)
             .map_err(|e| RenderError::Corrupt(format!("12-bit JPEG: {e}")))?;
         let (w, h) = (img.width as u32, img.height as u32);
-        if u64::from(w) * u64::from(h) > MAX_SAMPLES {
-            return Err(RenderError::TooLarge("JPEG frame".into()));
+        if u64::from(w) * u64::from(h) > budget(a) {
+            return Err(too_large("JPEG frame", w.into(), h.into()));
         }
         let samples = if img.num_components == 1 {
             Samples::Stored(
@@ -565,8 +635,18 @@ fn jpeg(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErr
             decoder: "libjpeg-turbo-rs (12-bit)",
         });
     }
+    // jpeg-decoder 0.3.2 computes `(mcu_y + 1) * 8` in u16 (decoder.rs:1025): past row 65528
+    // that overflows, a panic where overflow is checked (it wraps harmlessly in release).
+    if frame.height > 65528 {
+        return Err(RenderError::Unsupported(format!(
+            "JPEG frame {fh} rows high (at most 65528)"
+        )));
+    }
     let mut dec = jpeg_decoder::Decoder::new(data);
-    dec.set_max_decoding_buffer_size((budget(a) * 2) as usize);
+    // 16-bit samples (lossless) are two bytes
+    dec.set_max_decoding_buffer_size(
+        usize::try_from(budget(a) * MAX_COMPONENTS * 2).unwrap_or(usize::MAX),
+    );
     if a.spp == 3 {
         // PS3.5 8.2.1: the photometric interpretation says whether the stream is YCbCr
         dec.set_color_transform(if ybr {
@@ -680,11 +760,35 @@ fn jls(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
 
 fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderError> {
     // openjpeg allocates what the code stream's SIZ marker says: check that first.
-    if let Some((w, h, c)) = j2k_siz(data)
-        && u64::from(w) * u64::from(h) * u64::from(c) > budget(a)
-    {
+    let siz = j2k_siz(data).ok_or_else(|| {
+        RenderError::Corrupt("JPEG 2000 data without a code stream header".into())
+    })?;
+    let (sw, sh) = (u64::from(siz.width), u64::from(siz.height));
+    if sw * sh > budget(a) || u64::from(siz.components) > MAX_COMPONENTS {
         return Err(RenderError::Corrupt(format!(
-            "JPEG 2000 code stream says {w}x{h}x{c}, larger than the image"
+            "JPEG 2000 code stream says {sw}x{sh}x{}, larger than the image",
+            siz.components
+        )));
+    }
+    // openjp2 0.6.1 sets up every tile (about 10 KB each) as soon as it reads SIZ, up to 65535
+    // of them: 1×1 tiles make a 255×255 image cost 630 MB. No encoder tiles below 64×64.
+    let tiles = siz
+        .tiles
+        .ok_or_else(|| RenderError::Corrupt("JPEG 2000 tile size 0".into()))?;
+    if tiles > sw.div_ceil(64).max(1) * sh.div_ceil(64).max(1) {
+        return Err(RenderError::Unsupported(format!(
+            "JPEG 2000 code stream with tiles smaller than 64x64 ({tiles} tiles for {sw}x{sh})"
+        )));
+    }
+    // openjp2 0.6.1 sets up every code block of every resolution however far it reduces: a
+    // 200-byte 5792x5792 code stream costs 860 MB with 4x4 blocks, 220 MB with 8x8, 60 MB with
+    // 16x16 (and 4096x4096 with 4x4 blocks 19 s). Encoders use 32x32 or 64x64.
+    if let Some(log2) = j2k_codestream(data).and_then(|cs| j2k_min_code_block(cs, siz.components))
+        && log2 < 8
+    {
+        return Err(RenderError::Unsupported(format!(
+            "JPEG 2000 code blocks of {} pixels (at least 256)",
+            1u32 << log2
         )));
     }
     // Decode at a reduced resolution when the thumbnail is much smaller than the image.
@@ -718,8 +822,8 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
         .ok_or_else(|| RenderError::Corrupt("JPEG 2000 without components".into()))?;
     let (w, h) = (first.width(), first.height());
     let n = w as usize * h as usize;
-    if u64::from(w) * u64::from(h) > MAX_SAMPLES || n == 0 {
-        return Err(RenderError::TooLarge("JPEG 2000 frame".into()));
+    if u64::from(w) * u64::from(h) > budget(a) || n == 0 {
+        return Err(too_large("JPEG 2000 frame", w.into(), h.into()));
     }
     let to_stored = |c: &jpeg2k::ImageComponent| -> Vec<f32> {
         let signed_stream = c.is_signed();
@@ -786,18 +890,117 @@ fn j2k(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErro
     })
 }
 
-/// Width, height and components from a JPEG 2000 code stream's SIZ marker (found in a JP2
-/// wrapper too).
-fn j2k_siz(data: &[u8]) -> Option<(u32, u32, u32)> {
-    let at = data
-        .windows(4)
-        .take(4096)
-        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?;
-    let siz = data.get(at + 4..at + 42)?;
+/// What a JPEG 2000 code stream's SIZ marker says.
+/// The smallest code block any coding style marker (COD, COC) of the main header or of a
+/// tile-part header asks for, as log2 of its area: the marker segments walked, tile-parts
+/// skipped by their Psot lengths. `None`: the walk went wrong (openjpeg will say why).
+fn j2k_min_code_block(cs: &[u8], components: u16) -> Option<u8> {
+    let mut smallest = u8::MAX;
+    // the exponents are stored minus 2 each
+    let block = |x: u8, y: u8| x.saturating_add(y).saturating_add(4);
+    let mut i = 2; // after SOC
+    let mut tile_part_end = None;
+    while let Some(&[ff, m]) = cs.get(i..i + 2) {
+        if ff != 0xFF {
+            return None;
+        }
+        match m {
+            0xD9 => break, // end of code stream
+            0x93 => {
+                // start of data: on to the next tile-part (Psot 0: the last, to the end)
+                match tile_part_end.take() {
+                    Some(end) if end > i => i = end,
+                    _ => break,
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes(cs.get(i + 2..i + 4)?.try_into().ok()?));
+        let seg = cs.get(i + 4..i + 2 + len)?;
+        match m {
+            0x90 => {
+                let psot = u32::from_be_bytes(seg.get(4..8)?.try_into().ok()?);
+                tile_part_end = (psot > 0).then(|| i + psot as usize);
+            }
+            0x52 => smallest = smallest.min(block(*seg.get(6)?, *seg.get(7)?)),
+            0x53 => {
+                let at = if components < 257 { 1 } else { 2 };
+                smallest = smallest.min(block(*seg.get(at + 2)?, *seg.get(at + 3)?));
+            }
+            _ => {}
+        }
+        i += 2 + len;
+    }
+    Some(smallest)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct J2kSize {
+    width: u32,
+    height: u32,
+    components: u16,
+    /// How many tiles, counted as openjpeg counts them (`None`: a zero tile size).
+    tiles: Option<u64>,
+}
+
+const J2K_CODESTREAM: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
+const JP2_SIGNATURE: [u8; 12] = [
+    0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+];
+
+/// The code stream openjpeg will decode: a bare code stream, or the first Contiguous Codestream
+/// box of a JP2 file (found the way openjpeg finds it, box by box), so that no other bytes can
+/// stand in for its headers.
+fn j2k_codestream(data: &[u8]) -> Option<&[u8]> {
+    let cs = if data.starts_with(&J2K_CODESTREAM) {
+        data
+    } else if data.starts_with(&JP2_SIGNATURE) {
+        let mut at = 0usize;
+        loop {
+            let head = data.get(at..at + 8)?;
+            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            let (start, end) = match len {
+                0 => (at + 8, data.len()),
+                1 => {
+                    let x = data.get(at + 8..at + 16)?;
+                    let xl = u64::from_be_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+                    (at + 16, at.checked_add(usize::try_from(xl).ok()?)?)
+                }
+                2..=7 => return None,
+                n => (at + 8, at.checked_add(n as usize)?),
+            };
+            if &head[4..8] == b"jp2c" {
+                break data.get(start..end.min(data.len()))?;
+            }
+            if end <= at || end >= data.len() {
+                return None;
+            }
+            at = end;
+        }
+    } else {
+        return None;
+    };
+    cs.starts_with(&J2K_CODESTREAM).then_some(cs)
+}
+
+/// The SIZ marker of the code stream openjpeg will decode.
+fn j2k_siz(data: &[u8]) -> Option<J2kSize> {
+    let siz = j2k_codestream(data)?.get(4..42)?;
     let be32 = |i: usize| u32::from_be_bytes([siz[i], siz[i + 1], siz[i + 2], siz[i + 3]]);
     let (x, y, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
-    let c = u32::from(u16::from_be_bytes([siz[36], siz[37]]));
-    Some((x.saturating_sub(xo), y.saturating_sub(yo), c))
+    let (tw, th, txo, tyo) = (be32(20), be32(24), be32(28), be32(32));
+    let across = |end: u32, origin: u32, size: u32| {
+        (size > 0).then(|| u64::from(end.saturating_sub(origin)).div_ceil(u64::from(size)))
+    };
+    Some(J2kSize {
+        width: x.saturating_sub(xo),
+        height: y.saturating_sub(yo),
+        components: u16::from_be_bytes([siz[36], siz[37]]),
+        tiles: across(x, txo, tw)
+            .zip(across(y, tyo, th))
+            .map(|(a, b)| a * b),
+    })
 }
 
 #[cfg(test)]
@@ -828,12 +1031,128 @@ mod tests {
         assert_eq!(unpack_bits(&[(-127i8) as u8, 7], 3), vec![7, 7, 7]);
     }
 
+    /// SOC + SIZ of a one-component code stream.
+    fn code_stream(w: u32, h: u32, tile: u32) -> Vec<u8> {
+        let mut s = vec![0xFF, 0x4F, 0xFF, 0x51, 0, 41, 0, 0];
+        for v in [w, h, 0, 0, tile, tile, 0, 0] {
+            s.extend_from_slice(&v.to_be_bytes());
+        }
+        s.extend_from_slice(&[0, 1, 7, 1, 1]);
+        s
+    }
+
+    fn jp2_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(payload);
+        b
+    }
+
+    #[test]
+    fn j2k_siz_is_read_where_openjpeg_reads_it() {
+        let siz = |w, h, c, t| J2kSize {
+            width: w,
+            height: h,
+            components: c,
+            tiles: t,
+        };
+        assert_eq!(
+            j2k_siz(&code_stream(512, 300, 256)),
+            Some(siz(512, 300, 1, Some(4)))
+        );
+        assert_eq!(
+            j2k_siz(&code_stream(255, 255, 1)),
+            Some(siz(255, 255, 1, Some(65025)))
+        );
+        assert_eq!(j2k_siz(&code_stream(8, 8, 0)), Some(siz(8, 8, 1, None)));
+        // JP2: the first Contiguous Codestream box, however far in; a SIZ-looking run of
+        // bytes in an earlier box does not count
+        let mut jp2 = JP2_SIGNATURE.to_vec();
+        jp2.extend(jp2_box(b"ftyp", b"jp2 \0\0\0\0jp2 "));
+        let mut decoy = vec![b' '; 8000];
+        decoy.extend(code_stream(16, 16, 16));
+        jp2.extend(jp2_box(b"xml ", &decoy));
+        jp2.extend(jp2_box(b"jp2c", &code_stream(60000, 60000, 60000)));
+        assert_eq!(j2k_siz(&jp2), Some(siz(60000, 60000, 1, Some(1))));
+        // anything else is not a code stream openjpeg would decode
+        let mut junk = vec![0u8; 16];
+        junk.extend(code_stream(16, 16, 16));
+        assert_eq!(j2k_siz(&junk), None);
+        assert_eq!(j2k_siz(&jp2[..40]), None);
+    }
+
+    #[test]
+    fn j2k_code_blocks_are_read_from_main_and_tile_part_headers() {
+        let seg = |m: u8, payload: &[u8]| {
+            let mut v = vec![0xFF, m];
+            v.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+            v.extend_from_slice(payload);
+            v
+        };
+        // COD: 3 layers, 64x64 blocks (exponents 4 + 4 stored)
+        let cod = seg(0x52, &[0, 0, 0, 3, 0, 5, 4, 4, 0, 0]);
+        let mut cs = code_stream(64, 64, 64);
+        cs.extend(&cod);
+        let mut tile_part = seg(0x90, &[0, 0, 0, 0, 0, 0, 0, 1]);
+        // a tile-part COC for component 0 asking for 4x8 blocks, then data holding 0xFF52
+        tile_part.extend(seg(0x53, &[0, 0, 5, 0, 1, 0, 0]));
+        tile_part.extend([0xFF, 0x93, 0xFF, 0x52, 0, 0]);
+        let psot = tile_part.len() as u32;
+        tile_part[6..10].copy_from_slice(&psot.to_be_bytes());
+        cs.extend(&tile_part);
+        cs.extend([0xFF, 0xD9]);
+        assert_eq!(j2k_min_code_block(&cs, 1), Some(5));
+        let mut main_only = code_stream(64, 64, 64);
+        main_only.extend(&cod);
+        main_only.extend([0xFF, 0xD9]);
+        assert_eq!(j2k_min_code_block(&main_only, 1), Some(12));
+    }
+
+    #[test]
+    fn jpeg_scans_are_counted_past_entropy_data() {
+        let sos = [0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0];
+        // entropy data with a stuffed zero, a restart marker and fill bytes
+        let data = [0x12, 0xFF, 0x00, 0xDA, 0xFF, 0xD0, 0x34, 0xFF, 0xFF];
+        let mut s = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 6, 0xFF, 0xDA, 0, 0]; // APP0 holding FFDA
+        for _ in 0..300 {
+            s.extend_from_slice(&sos);
+            s.extend_from_slice(&data);
+        }
+        assert_eq!(jpeg_scans(&s), 300);
+        s.extend_from_slice(&[0xFF, 0xD9]);
+        s.extend_from_slice(&sos);
+        assert_eq!(jpeg_scans(&s), 300);
+        assert_eq!(jpeg_scans(&s[..14]), 1);
+    }
+
     #[test]
     fn jpeg_sof_precision() {
         let mut s = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC1, 0, 11, 12];
         s.extend_from_slice(&[0; 10]);
-        assert_eq!(jpeg_sof(&s), Some((12, 0xC1)));
+        assert_eq!(
+            jpeg_sof(&s),
+            Some(JpegFrame {
+                marker: 0xC1,
+                precision: 12,
+                height: 0,
+                width: 0,
+                components: 0
+            })
+        );
         assert_eq!(jpeg_sof(&[0xFF, 0xD8, 0xFF]), None);
+        let s = [
+            0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0xFF, 0xFF, 0xFF, 0xFF, 3, 1, 0x11, 0,
+        ];
+        assert_eq!(
+            jpeg_sof(&s),
+            Some(JpegFrame {
+                marker: 0xC0,
+                precision: 8,
+                height: 65535,
+                width: 65535,
+                components: 3
+            })
+        );
         assert_eq!(jpeg_sof(b"not a jpeg"), None);
     }
 }

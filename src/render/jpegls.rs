@@ -35,7 +35,9 @@ struct Frame {
     ids: Vec<u8>,
 }
 
-pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderError> {
+/// Decode a JPEG-LS stream whose frame has at most `max_pixels` pixels (checked before the
+/// output is sized).
+pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderError> {
     if !data.starts_with(&[0xFF, 0xD8]) {
         return Err(bad("no start of image marker"));
     }
@@ -43,7 +45,9 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
     let mut frame: Option<Frame> = None;
     let mut preset: Option<(i32, i32, i32, i32, i32)> = None;
     let mut out: Vec<u16> = Vec::new();
-    let mut done_components = 0usize;
+    // Each component is decoded by one scan: a stream that scans one again and again would
+    // decode the whole frame each time (600 KB took 44 s).
+    let mut scanned: Vec<bool> = Vec::new();
     loop {
         // find the next marker
         while pos < data.len() && data[pos] != 0xFF {
@@ -74,6 +78,9 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
         match marker {
             0xF7 => {
                 // SOF55
+                if frame.is_some() {
+                    return Err(bad("a second frame header"));
+                }
                 if seg.len() < 6 {
                     return Err(bad("frame header"));
                 }
@@ -88,7 +95,7 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
                 {
                     return Err(bad("unsupported frame header values"));
                 }
-                if u64::from(width) * u64::from(height) * nc as u64 > max_samples {
+                if u64::from(width) * u64::from(height) > max_pixels {
                     return Err(RenderError::TooLarge("JPEG-LS frame".into()));
                 }
                 let ids = (0..nc)
@@ -99,6 +106,7 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
                     })
                     .collect::<Result<_, _>>()?;
                 out = vec![0u16; width as usize * height as usize * nc];
+                scanned = vec![false; nc];
                 frame = Some(Frame {
                     width,
                     height,
@@ -137,6 +145,12 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
                             .ok_or_else(|| bad("scan names an unknown component"))
                     })
                     .collect::<Result<_, _>>()?;
+                for &c in &comps {
+                    match scanned.get_mut(c) {
+                        Some(done) if !*done => *done = true,
+                        _ => return Err(bad("a component scanned twice")),
+                    }
+                }
                 let near = i32::from(seg[1 + 2 * ns]);
                 let ilv = seg[2 + 2 * ns];
                 let point_transform = seg[3 + 2 * ns] & 0x0F;
@@ -161,14 +175,13 @@ pub(crate) fn decode(data: &[u8], max_samples: u64) -> Result<JlsImage, RenderEr
                     1 => dec.decode_lines(&mut out, nc, &comps, f.height as usize)?,
                     _ => dec.decode_sample_interleaved(&mut out, nc, &comps, f.height as usize)?,
                 }
-                done_components += ns;
                 pos = end;
             }
             _ => {} // APPn, COM, etc.
         }
     }
     let f = frame.ok_or_else(|| bad("no frame header"))?;
-    if done_components < f.ids.len() {
+    if scanned.contains(&false) {
         return Err(bad("missing scans"));
     }
     Ok(JlsImage {
@@ -248,9 +261,11 @@ const J: [u32; 32] = [
     14, 15,
 ];
 
+// A sums error magnitudes over up to RESET samples (RESET may be 65535): i64, as i32 could
+// overflow even on a conforming 16-bit stream.
 #[derive(Clone, Copy)]
 struct Ctx {
-    a: i32,
+    a: i64,
     b: i32,
     c: i32,
     n: i32,
@@ -258,7 +273,7 @@ struct Ctx {
 
 #[derive(Clone, Copy)]
 struct RunCtx {
-    a: i32,
+    a: i64,
     n: i32,
     nn: i32,
 }
@@ -364,7 +379,7 @@ impl<'a> ScanDecoder<'a> {
         let qbpp = ceil_log2(range);
         let bpp = ceil_log2(p.maxval + 1).max(2) as i32;
         let limit = 2 * (bpp + bpp.max(8));
-        let a0 = ((range + 32) / 64).max(2);
+        let a0 = i64::from(((range + 32) / 64).max(2));
         ScanDecoder {
             bits: Bits::new(scan),
             p,
@@ -418,7 +433,13 @@ impl<'a> ScanDecoder<'a> {
         if k >= 31 {
             return Err(bad("Golomb parameter"));
         }
-        Ok((q << k) + self.bits.bits(k)?)
+        let m = (q << k) + self.bits.bits(k)?;
+        // A mapped error is at most about RANGE in a conforming stream (escape codes included);
+        // crafted codes reach 2^30 and would run the context sums past any integer.
+        if m > 2 * self.range {
+            return Err(bad("prediction error out of range"));
+        }
+        Ok(m)
     }
 
     fn fix(&self, x: i32) -> i32 {
@@ -438,7 +459,7 @@ impl<'a> ScanDecoder<'a> {
         let ci = qs.unsigned_abs() as usize;
         let c = *self.ctx.get(ci).ok_or_else(|| bad("context"))?;
         let mut k = 0u32;
-        while (c.n << k) < c.a && k < 24 {
+        while (i64::from(c.n) << k) < c.a && k < 24 {
             k += 1;
         }
         let px = (pred + sign * c.c).clamp(0, self.p.maxval);
@@ -448,7 +469,7 @@ impl<'a> ScanDecoder<'a> {
             e = -e - 1;
         }
         // context update (A.12, A.13)
-        let mut a = c.a + e.abs();
+        let mut a = c.a + i64::from(e.abs());
         let mut b = c.b + e * (2 * self.near + 1);
         let mut n = c.n;
         if n == self.p.reset {
@@ -482,9 +503,13 @@ impl<'a> ScanDecoder<'a> {
     /// Run-interruption sample error (A.7.2).
     fn ri_error(&mut self, ri_type: usize, comp: usize) -> Result<i32, RenderError> {
         let c = self.run[ri_type];
-        let temp = if ri_type == 0 { c.a } else { c.a + (c.n >> 1) };
+        let temp = if ri_type == 0 {
+            c.a
+        } else {
+            c.a + i64::from(c.n >> 1)
+        };
         let mut k = 0u32;
-        while (c.n << k) < temp && k < 24 {
+        while (i64::from(c.n) << k) < temp && k < 24 {
             k += 1;
         }
         let j = J[self.run_index[comp]] as i32;
@@ -498,7 +523,7 @@ impl<'a> ScanDecoder<'a> {
         if e < 0 {
             r.nn += 1;
         }
-        r.a += (em + 1 - ri_type as i32) >> 1;
+        r.a += i64::from((em + 1 - ri_type as i32) >> 1);
         if r.n == self.p.reset {
             r.a >>= 1;
             r.n >>= 1;
@@ -714,6 +739,31 @@ mod tests {
         // 16-bit is clamped like 12-bit
         let p = derive_params(16, 0, None).unwrap();
         assert_eq!((p.t1, p.t2, p.t3), (18, 67, 276));
+    }
+
+    #[test]
+    fn errors_beyond_the_range_are_corrupt() {
+        // 2-bit samples: RANGE 4, LIMIT 20; 16 zeros, a one and k = 1 bit code 33, which no
+        // encoder writes (crafted runs of such codes overflowed the context sums)
+        let p = derive_params(2, 0, None).unwrap();
+        let mut dec = ScanDecoder::new(&[0x00, 0x00, 0xC0], p, 0, 1);
+        assert!(dec.regular(1, 0).is_err());
+        let mut dec = ScanDecoder::new(&[0x80], p, 0, 1);
+        assert!(dec.regular(1, 0).is_ok());
+    }
+
+    #[test]
+    fn each_component_is_scanned_once() {
+        // 4x4, 8-bit, one component, all zero: a run to the end of each line (15 one bits)
+        let head = [0xFF, 0xD8, 0xFF, 0xF7, 0, 11, 8, 0, 4, 0, 4, 1, 1, 0x11, 0];
+        let scan = [0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0, 0, 0xFF, 0x7F];
+        let once = [&head[..], &scan, &[0xFF, 0xD9]].concat();
+        let img = decode(&once, 1 << 20).unwrap();
+        assert_eq!(img.samples, vec![0; 16]);
+        let twice = [&head[..], &scan, &scan, &[0xFF, 0xD9]].concat();
+        assert!(decode(&twice, 1 << 20).is_err());
+        let two_frames = [&head[..], &head[2..], &scan, &[0xFF, 0xD9]].concat();
+        assert!(decode(&two_frames, 1 << 20).is_err());
     }
 
     #[test]

@@ -86,7 +86,20 @@ pub(crate) fn expand_segmented(
     word_bits: u32,
 ) -> Result<Vec<u16>, RenderError> {
     let mut out: Vec<u16> = Vec::with_capacity(entries.min(65536));
-    expand_segments(seg, 0, usize::MAX, word_bits, &mut out, entries, 0)?;
+    // Indirect segments walk earlier ones again, and empty segments emit nothing: without a
+    // bound on the segments walked, 1 MB of them took minutes. Every segment of a sane table
+    // is walked once or emits an entry.
+    let mut walk = seg.len() + entries;
+    expand_segments(
+        seg,
+        0,
+        usize::MAX,
+        word_bits,
+        &mut out,
+        entries,
+        0,
+        &mut walk,
+    )?;
     out.truncate(entries);
     if out.is_empty() {
         return Err(RenderError::Corrupt(
@@ -99,6 +112,7 @@ pub(crate) fn expand_segmented(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn expand_segments(
     seg: &[u16],
     mut pos: usize,
@@ -107,10 +121,14 @@ fn expand_segments(
     out: &mut Vec<u16>,
     entries: usize,
     depth: u32,
+    walk: &mut usize,
 ) -> Result<(), RenderError> {
     let bad = |what: &str| RenderError::Corrupt(format!("segmented palette: {what}"));
     let mut done = 0usize;
     while pos < seg.len() && done < max_segments && out.len() < entries {
+        *walk = walk
+            .checked_sub(1)
+            .ok_or_else(|| bad("too many segments"))?;
         let op = seg[pos];
         let n = *seg.get(pos + 1).ok_or_else(|| bad("segment cut short"))? as usize;
         match op {
@@ -150,7 +168,7 @@ fn expand_segments(
                     .ok_or_else(|| bad("indirect segment cut short"))?
                     as usize;
                 let offset = lo | (hi << word_bits);
-                expand_segments(seg, offset, n, word_bits, out, entries, depth + 1)?;
+                expand_segments(seg, offset, n, word_bits, out, entries, depth + 1, walk)?;
                 pos += 4;
             }
             _ => return Err(bad("unknown segment type")),
@@ -341,6 +359,12 @@ mod tests {
         assert!(expand_segmented(&[7, 1, 1], 16, 16).is_err());
         assert!(expand_segmented(&[0, 60000], 16, 16).is_err());
         assert!(expand_segmented(&[2, 1, 0, 0], 16, 16).is_err()); // indirect pointing at itself
+        // empty segments walked again and again by indirect ones
+        let mut seg = vec![0u16; 2 * 1000];
+        for _ in 0..1000 {
+            seg.extend_from_slice(&[2, 1000, 0, 0]);
+        }
+        assert!(expand_segmented(&seg, 256, 16).is_err());
     }
 
     #[test]

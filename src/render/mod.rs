@@ -5,7 +5,7 @@
 //!
 //! Reading is bounded: the data set is walked element by element up to Pixel Data without
 //! reading values, and only the bytes (or fragments) of the one frame drawn are read. (A
-//! Deflated data set is the exception: it is inflated in memory, up to 1 GiB.)
+//! Deflated data set is inflated as it is walked, never held in memory, up to 1 GiB.)
 //!
 //! Drawn: native (implicit/explicit LE, explicit BE, deflated, encapsulated uncompressed), RLE
 //! Lossless, JPEG Baseline, Extended (8 and 12-bit), Lossless (process 14, SV1), JPEG-LS lossless
@@ -128,11 +128,37 @@ pub fn render_with_info(
     src: &RenderSource,
     opts: &RenderOptions,
 ) -> Result<(RgbImage, RenderInfo), RenderError> {
-    let ts = src.transfer_syntax_uid.trim_end_matches('\0').trim();
+    let ts = supported_ts(src.transfer_syntax_uid)?;
+    let loc = source::locate(src.path, src.dataset_offset, ts)?;
+    render_located(loc, ts, opts)
+}
+
+/// [`render_with_info`] on the bytes of a whole file already in memory (the fuzzing entry
+/// point): `dataset_offset` and `transfer_syntax_uid` as `scan` found them.
+pub fn render_bytes(
+    bytes: &[u8],
+    dataset_offset: u64,
+    transfer_syntax_uid: &str,
+    opts: &RenderOptions,
+) -> Result<(RgbImage, RenderInfo), RenderError> {
+    let ts = supported_ts(transfer_syntax_uid)?;
+    let loc = source::locate_bytes(bytes.to_vec(), dataset_offset, ts)?;
+    render_located(loc, ts, opts)
+}
+
+fn supported_ts(uid: &str) -> Result<&str, RenderError> {
+    let ts = uid.trim_end_matches('\0').trim();
     if !supports_transfer_syntax(ts) {
         return Err(RenderError::UnsupportedTransferSyntax(codec::ts_name(ts)));
     }
-    let mut loc = source::locate(src.path, src.dataset_offset, ts)?;
+    Ok(ts)
+}
+
+fn render_located(
+    mut loc: source::Located,
+    ts: &str,
+    opts: &RenderOptions,
+) -> Result<(RgbImage, RenderInfo), RenderError> {
     let header = attrs::parse_header(&loc.header, loc.encoding)?;
     if loc.pixel.is_none() {
         let class = attrs::sop_class(&header);

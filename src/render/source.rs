@@ -10,7 +10,7 @@ use super::RenderError;
 
 /// Attributes before Pixel Data larger than this are not a thumbnail's business.
 const MAX_HEADER: u64 = 64 << 20;
-/// A deflated data set is inflated in memory up to this size.
+/// A deflated data set may inflate to at most this (it is inflated as it is read, never held).
 const MAX_INFLATED: u64 = 1 << 30;
 const MAX_FRAGMENTS: usize = 1 << 20;
 const MAX_DEPTH: u32 = 32;
@@ -46,6 +46,7 @@ pub(crate) enum PixelLoc {
 enum Data {
     File(BufReader<File>),
     Mem(Cursor<Vec<u8>>),
+    Inflate(Box<Inflater>),
 }
 
 impl Read for Data {
@@ -53,6 +54,7 @@ impl Read for Data {
         match self {
             Data::File(f) => f.read(buf),
             Data::Mem(m) => m.read(buf),
+            Data::Inflate(i) => i.read(buf),
         }
     }
 }
@@ -62,7 +64,67 @@ impl Seek for Data {
         match self {
             Data::File(f) => f.seek(pos),
             Data::Mem(m) => m.seek(pos),
+            Data::Inflate(i) => i.seek(pos),
         }
+    }
+}
+
+/// A deflated data set, inflated as it is read so that a few hundred bytes inflating to a
+/// gigabyte cost time, not memory: a seek forward inflates and discards, a seek backward starts
+/// again from the beginning of the compressed stream (locating seeks back once or twice).
+struct Inflater {
+    dec: flate2::read::DeflateDecoder<Box<Data>>,
+    /// Where the compressed stream starts in the source.
+    start: u64,
+    /// Inflated bytes read so far.
+    pos: u64,
+}
+
+impl Inflater {
+    fn new(mut src: Data, start: u64) -> io::Result<Self> {
+        src.seek(SeekFrom::Start(start))?;
+        Ok(Inflater {
+            dec: flate2::read::DeflateDecoder::new(Box::new(src)),
+            start,
+            pos: 0,
+        })
+    }
+
+    fn restart(&mut self) -> io::Result<()> {
+        // `reset` hands back the source and clears the decoder's state and input buffer
+        let placeholder = Box::new(Data::Mem(Cursor::new(Vec::new())));
+        let mut src = self.dec.reset(placeholder);
+        src.seek(SeekFrom::Start(self.start))?;
+        self.dec.reset(src);
+        self.pos = 0;
+        Ok(())
+    }
+}
+
+impl Read for Inflater {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.dec.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Inflater {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(t) => Some(t),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(_) => None,
+        }
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        if target < self.pos {
+            self.restart()?;
+        }
+        let want = target - self.pos;
+        if io::copy(&mut (&mut *self).take(want), &mut io::sink())? < want {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(self.pos)
     }
 }
 
@@ -117,31 +179,46 @@ pub(crate) fn locate(
 ) -> Result<Located, RenderError> {
     let file = File::open(path).map_err(RenderError::io)?;
     let file_len = file.metadata().map_err(RenderError::io)?.len();
+    let reader = Data::File(BufReader::with_capacity(64 * 1024, file));
+    locate_in(reader, file_len, offset, ts_uid)
+}
+
+/// [`locate`] over the bytes of a whole file already in memory.
+pub(crate) fn locate_bytes(
+    bytes: Vec<u8>,
+    offset: u64,
+    ts_uid: &str,
+) -> Result<Located, RenderError> {
+    let len = bytes.len() as u64;
+    locate_in(Data::Mem(Cursor::new(bytes)), len, offset, ts_uid)
+}
+
+fn locate_in(
+    reader: Data,
+    file_len: u64,
+    offset: u64,
+    ts_uid: &str,
+) -> Result<Located, RenderError> {
     if offset > file_len {
         return Err(RenderError::Truncated);
     }
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
     let (mut data, start, data_len, encoding) = if is_deflated(ts_uid) {
-        reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(RenderError::io)?;
-        let mut inflated = Vec::new();
-        flate2::read::DeflateDecoder::new(reader)
-            .take(MAX_INFLATED + 1)
-            .read_to_end(&mut inflated)
+        // One pass to learn the inflated length, which every bound below is checked against.
+        let mut inflater = Inflater::new(reader, offset).map_err(RenderError::io)?;
+        let len = io::copy(&mut (&mut inflater).take(MAX_INFLATED + 1), &mut io::sink())
             .map_err(|e| RenderError::Corrupt(format!("deflated data set: {e}")))?;
-        if inflated.len() as u64 > MAX_INFLATED {
+        if len > MAX_INFLATED {
             return Err(RenderError::TooLarge("inflated data set over 1 GiB".into()));
         }
-        let len = inflated.len() as u64;
+        inflater.restart().map_err(RenderError::io)?;
         (
-            Data::Mem(Cursor::new(inflated)),
+            Data::Inflate(Box::new(inflater)),
             0,
             len,
             Encoding::ExplicitLe,
         )
     } else {
-        (Data::File(reader), offset, file_len, encoding_of(ts_uid))
+        (reader, offset, file_len, encoding_of(ts_uid))
     };
     data.seek(SeekFrom::Start(start)).map_err(RenderError::io)?;
     let encoding = sniff_implicit(&mut data, start, encoding)?;
@@ -498,5 +575,34 @@ impl<R: Read + Seek> Walker<'_, R> {
             }
         }
         Ok(PixelLoc::Encapsulated { bot, fragments })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn inflater_seeks_both_ways_without_holding_the_data() {
+        let plain: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&plain).unwrap();
+        let mut src = b"prefix".to_vec();
+        src.extend(enc.finish().unwrap());
+        let mut inf = Inflater::new(Data::Mem(Cursor::new(src)), 6).unwrap();
+        let at = |inf: &mut Inflater, offset: usize| {
+            inf.seek(SeekFrom::Start(offset as u64)).unwrap();
+            let mut b = [0u8; 5];
+            inf.read_exact(&mut b).unwrap();
+            assert_eq!(b, plain[offset..offset + 5], "at {offset}");
+        };
+        at(&mut inf, 250_000); // forward
+        at(&mut inf, 10); // back: starts again
+        at(&mut inf, 10);
+        at(&mut inf, 299_995);
+        assert_eq!(inf.seek(SeekFrom::Current(-5)).unwrap(), 299_995);
+        let past = inf.seek(SeekFrom::Start(300_001)).unwrap_err();
+        assert_eq!(past.kind(), io::ErrorKind::UnexpectedEof);
     }
 }
