@@ -400,9 +400,18 @@ fn frame_bytes(
     if total > loc.data_len() {
         return Err(RenderError::Truncated);
     }
+    // A compressed frame is not much larger than its pixels (noise in a quality-100 JPEG comes
+    // near twice): more is the other frames of a file without Number of Frames, or a gigabyte
+    // of real bytes claiming to be one frame. Decoders stop at the end of their frame.
+    let raw = u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp);
+    let total = total.min(raw * u64::from(a.bits_allocated.div_ceil(8)) * 4 + (1 << 20));
     let mut out = Vec::with_capacity(total as usize);
     for fr in chosen {
-        out.extend_from_slice(&loc.read_at(fr.offset, u64::from(fr.len))?);
+        let want = u64::from(fr.len).min(total - out.len() as u64);
+        if want == 0 {
+            break;
+        }
+        out.extend_from_slice(&loc.read_at(fr.offset, want)?);
     }
     Ok(out)
 }
