@@ -12,7 +12,7 @@ use super::source::{Encoding, Fragment, Located, PixelLoc};
 
 /// No frame may have more pixels than this (5.8k × 5.8k; the largest mammograms have about
 /// 28 M). Drawing keeps a few full-size copies of a frame (decoder output, stored values as f32,
-/// RGB), about 12 bytes a grey-scale pixel: 400 MiB at most, whatever a header claims.
+/// RGB): pack peaks near 300 MB drawing one this size, whatever a header claims.
 pub(crate) const MAX_PIXELS: u64 = 1 << 25;
 
 /// How many pixels a decoder may produce for this image: its declared size with room for
