@@ -12,7 +12,7 @@ use super::source::{Encoding, Fragment, Located, PixelLoc};
 
 /// No frame may have more pixels than this (5.8k × 5.8k; the largest mammograms have about
 /// 28 M). Drawing keeps a few full-size copies of a frame (decoder output, stored values as f32,
-/// RGB), about 12 bytes a grey-scale pixel: 400 MiB at most, whatever a header claims.
+/// RGB): pack peaks near 300 MB drawing one this size, whatever a header claims.
 pub(crate) const MAX_PIXELS: u64 = 1 << 25;
 
 /// How many pixels a decoder may produce for this image: its declared size with room for
@@ -235,45 +235,39 @@ fn native(
     let spp = a.spp as usize;
     let n = px * spp;
     let shift = a.high_bit + 1 - a.bits_stored;
-    let raw: Vec<u32> = match a.bits_allocated {
-        1 => (0..n)
-            .map(|i| {
+    // Cells are read straight from the bytes: a copy of the frame as u32 would be the largest
+    // buffer of all (16-bit RGB at the pixel budget peaked at 800 MB with one).
+    let cells = match a.bits_allocated {
+        1 => n,
+        8 => data.len(),
+        16 => data.len() / 2,
+        _ => data.len() / 4,
+    };
+    let cell = |i: usize| -> u32 {
+        let word = |w: &[u8]| match (w, big_endian) {
+            (&[a, b], false) => u32::from(u16::from_le_bytes([a, b])),
+            (&[a, b], true) => u32::from(u16::from_be_bytes([a, b])),
+            (&[a, b, c, d], false) => u32::from_le_bytes([a, b, c, d]),
+            (&[a, b, c, d], true) => u32::from_be_bytes([a, b, c, d]),
+            _ => 0,
+        };
+        match a.bits_allocated {
+            1 => {
                 let bit = i + bit_offset as usize;
                 data.get(bit / 8)
-                    .map(|b| u32::from((b >> (bit % 8)) & 1))
-                    .unwrap_or(0)
-            })
-            .collect(),
-        8 => data.iter().map(|&b| u32::from(b)).collect(),
-        16 => data
-            .chunks_exact(2)
-            .map(|c| {
-                u32::from(if big_endian {
-                    u16::from_be_bytes([c[0], c[1]])
-                } else {
-                    u16::from_le_bytes([c[0], c[1]])
-                })
-            })
-            .collect(),
-        _ => data
-            .chunks_exact(4)
-            .map(|c| {
-                let b = [c[0], c[1], c[2], c[3]];
-                if big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                }
-            })
-            .collect(),
+                    .map_or(0, |b| u32::from((b >> (bit % 8)) & 1))
+            }
+            8 => data.get(i).map_or(0, |&b| u32::from(b)),
+            16 => data.get(2 * i..2 * i + 2).map_or(0, word),
+            _ => data.get(4 * i..4 * i + 4).map_or(0, word),
+        }
     };
     if spp == 1 {
-        if raw.len() < px {
+        if cells < px {
             return Err(RenderError::Truncated);
         }
-        let vals = raw[..px]
-            .iter()
-            .map(|&r| stored(r, a.bits_stored, shift, a.signed))
+        let vals = (0..px)
+            .map(|i| stored(cell(i), a.bits_stored, shift, a.signed))
             .collect();
         return Ok(Decoded {
             rows: a.rows,
@@ -304,14 +298,10 @@ fn native(
         for y in 0..a.rows as usize {
             for p in 0..pairs_per_row {
                 let base = (y * pairs_per_row + p) * 4;
-                let (Some(&y0), Some(&y1), Some(&cb), Some(&cr)) = (
-                    raw.get(base),
-                    raw.get(base + 1),
-                    raw.get(base + 2),
-                    raw.get(base + 3),
-                ) else {
+                if base + 3 >= cells {
                     return Err(RenderError::Truncated);
-                };
+                }
+                let (y0, y1, cb, cr) = (cell(base), cell(base + 1), cell(base + 2), cell(base + 3));
                 for (k, yy) in [y0, y1].into_iter().enumerate() {
                     let x = 2 * p + k;
                     if x < cols {
@@ -324,20 +314,20 @@ fn native(
             }
         }
     } else if a.planar == 1 {
-        if raw.len() < n {
+        if cells < n {
             return Err(RenderError::Truncated);
         }
         for s in 0..spp {
             for i in 0..px {
-                out[i * spp + s] = narrow(raw[s * px + i]);
+                out[i * spp + s] = narrow(cell(s * px + i));
             }
         }
     } else {
-        if raw.len() < n {
+        if cells < n {
             return Err(RenderError::Truncated);
         }
-        for (o, &r) in out.iter_mut().zip(&raw) {
-            *o = narrow(r);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = narrow(cell(i));
         }
     }
     Ok(Decoded {
@@ -410,9 +400,18 @@ fn frame_bytes(
     if total > loc.data_len() {
         return Err(RenderError::Truncated);
     }
+    // A compressed frame is not much larger than its pixels (noise in a quality-100 JPEG comes
+    // near twice): more is the other frames of a file without Number of Frames, or a gigabyte
+    // of real bytes claiming to be one frame. Decoders stop at the end of their frame.
+    let raw = u64::from(a.rows) * u64::from(a.cols) * u64::from(a.spp);
+    let total = total.min(raw * u64::from(a.bits_allocated.div_ceil(8)) * 4 + (1 << 20));
     let mut out = Vec::with_capacity(total as usize);
     for fr in chosen {
-        out.extend_from_slice(&loc.read_at(fr.offset, u64::from(fr.len))?);
+        let want = u64::from(fr.len).min(total - out.len() as u64);
+        if want == 0 {
+            break;
+        }
+        out.extend_from_slice(&loc.read_at(fr.offset, want)?);
     }
     Ok(out)
 }

@@ -30,6 +30,7 @@ mod lut;
 pub mod series;
 mod source;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use image::RgbImage;
@@ -297,9 +298,9 @@ fn to_rgb(a: &attrs::ImageAttrs, d: &codec::Decoded) -> Result<(Vec<u8>, Voi), R
 
 /// The grey-scale pipeline: Modality LUT, VOI (file window, file LUT or automatic), polarity.
 fn grey(a: &attrs::ImageAttrs, stored: &[f32]) -> (Vec<u8>, Voi) {
-    let modality: Vec<f32> = match &a.modality_lut {
+    let modality: Cow<[f32]> = match &a.modality_lut {
         Some(l) => stored.iter().map(|&v| l.lookup(v as f64) as f32).collect(),
-        None if a.slope == 1.0 && a.intercept == 0.0 => stored.to_vec(),
+        None if a.slope == 1.0 && a.intercept == 0.0 => Cow::Borrowed(stored),
         None => stored
             .iter()
             .map(|&v| (v as f64 * a.slope + a.intercept) as f32)
