@@ -171,8 +171,8 @@ pub(crate) fn decode(data: &[u8], max_pixels: u64) -> Result<JlsImage, RenderErr
                 let nc = f.ids.len();
                 let mut dec = ScanDecoder::new(scan, params, near, f.width as usize);
                 match ilv {
-                    0 => dec.decode_plane(&mut out, nc, comps[0], f.height as usize)?,
-                    1 => dec.decode_lines(&mut out, nc, &comps, f.height as usize)?,
+                    // One component (ilv 0 has exactly one) is line interleave of one.
+                    0 | 1 => dec.decode_lines(&mut out, nc, &comps, f.height as usize)?,
                     _ => dec.decode_sample_interleaved(&mut out, nc, &comps, f.height as usize)?,
                 }
                 pos = end;
@@ -602,24 +602,6 @@ impl<'a> ScanDecoder<'a> {
             }
         }
         cur[w + 1] = cur[w];
-        Ok(())
-    }
-
-    fn decode_plane(
-        &mut self,
-        out: &mut [u16],
-        nc: usize,
-        comp: usize,
-        height: usize,
-    ) -> Result<(), RenderError> {
-        let w = self.width;
-        let mut prev = vec![0i32; w + 2];
-        let mut cur = vec![0i32; w + 2];
-        for y in 0..height {
-            self.line(&prev, &mut cur, 0)?;
-            store(out, &cur, y, w, nc, comp);
-            std::mem::swap(&mut prev, &mut cur);
-        }
         Ok(())
     }
 
