@@ -1,6 +1,8 @@
-//! Faults while writing, for real: a full disk (a 64 KiB tmpfs mounted in a private mount
-//! namespace) and an interrupted run (SIGINT, SIGTERM). Each time: a clear error, nothing at
-//! the final name, no temporary file left behind, the input untouched.
+//! Faults, for real: a full disk (a 64 KiB tmpfs mounted in a private mount namespace) and an
+//! interrupted run (SIGINT, SIGTERM): each time a clear error, nothing at the final name, no
+//! temporary file left behind, the input untouched. And a read error in the middle of a file,
+//! as on a scratched disc (a FUSE view that answers EIO past an offset): that file is named
+//! and left out, the rest is packed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -172,4 +174,114 @@ fn sigint_leaves_no_package_and_no_temporary_file() {
 #[test]
 fn sigterm_leaves_no_package_and_no_temporary_file() {
     interrupt_with(libc::SIGTERM);
+}
+
+/// A FUSE view of a copy of the sample disc in which one file fails like a scratched disc:
+/// every read past `offset` gets EIO (tests/support/eio_fs.py). Unmounted on drop.
+struct ScratchedDisc {
+    child: std::process::Child,
+    mnt: PathBuf,
+}
+
+impl ScratchedDisc {
+    fn mount(tmp: &Path, bad: &str, offset: u64) -> Option<ScratchedDisc> {
+        let have = Path::new("/dev/fuse").exists()
+            && Command::new("python3")
+                .args(["-c", "import fuse"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !have {
+            assert!(
+                !required(),
+                "read-error test needs /dev/fuse, libfuse2 and python3 fusepy"
+            );
+            eprintln!("\n*** SKIPPED: no /dev/fuse or fusepy ***\n");
+            return None;
+        }
+        let src = tmp.join("src");
+        copy_dir(&disc(), &src);
+        let mnt = tmp.join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/eio_fs.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .args([src.as_os_str(), mnt.as_os_str()])
+            .args([bad, &offset.to_string()])
+            .spawn()
+            .unwrap();
+        let disc = ScratchedDisc { child, mnt };
+        for _ in 0..100 {
+            if disc.mnt.join("DICOMDIR").exists() {
+                return Some(disc);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the FUSE view did not come up in 10 s");
+    }
+}
+
+impl Drop for ScratchedDisc {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mnt).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratched disc: the bytes of one image past 36,000 cannot be read. `scan` (headers only)
+/// does not reach them; `scan --read-all` and `pack` do, and report that one file by name and
+/// reason (exit 3) while everything else is used. The package holds the rest and verifies.
+#[test]
+fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
+    const BAD: &str = "DICOM/ST000001/SE000000/IM000000"; // 39,220 bytes; header well under 32 KiB
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(disc) = ScratchedDisc::mount(tmp.path(), BAD, 36_000) else {
+        return;
+    };
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let mnt = disc.mnt.as_os_str();
+
+    let (code, text) = run(&["scan".as_ref(), mnt]);
+    assert_eq!(
+        code,
+        Some(0),
+        "a header-only scan does not read that far:\n{text}"
+    );
+
+    let (code, text) = run(&["scan".as_ref(), mnt, "--read-all".as_ref()]);
+    assert_eq!(code, Some(3), "scan --read-all:\n{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(BAD))
+        .unwrap_or_else(|| panic!("{BAD} not named:\n{text}"));
+    assert!(line.contains("read error"), "{line}");
+
+    let zip = tmp.path().join("p.zip");
+    let (code, text) = run(&[
+        "pack".as_ref(),
+        mnt,
+        "-o".as_ref(),
+        zip.as_os_str(),
+        "--no-thumbnails".as_ref(),
+    ]);
+    assert_eq!(code, Some(3), "pack:\n{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(BAD) || l.contains("IM000000") && l.contains("read error"))
+        .unwrap_or_else(|| panic!("{BAD} not named by pack:\n{text}"));
+    assert!(line.contains("read error"), "{line}");
+    let (code, text) = run(&["verify".as_ref(), zip.as_os_str()]);
+    assert_eq!(
+        code,
+        Some(0),
+        "the package of the rest must verify:\n{text}"
+    );
 }

@@ -174,11 +174,13 @@ fn prepare(job: &Job<'_>) -> Prepared {
     if INTERRUPTED.load(Ordering::Relaxed) {
         return Prepared::LeftOut("stopped".into());
     }
+    let file = match scan::open_source(&job.placed.instance.source) {
+        Ok(f) => f,
+        Err(e) => return Prepared::LeftOut(format!("it can no longer be read: {e}")),
+    };
     let mut bytes = Vec::with_capacity(expected.size as usize);
-    let read = scan::open_source(&job.placed.instance.source)
-        .and_then(|f| f.take(expected.size + 1).read_to_end(&mut bytes));
-    if let Err(e) = read {
-        return Prepared::LeftOut(format!("it can no longer be read: {e}"));
+    if let Err(e) = file.take(expected.size + 1).read_to_end(&mut bytes) {
+        return Prepared::LeftOut(format!("read error while copying: {e}"));
     }
     let source = match recheck(scan::scan_bytes(&bytes), expected) {
         Ok(d) => d,
