@@ -2,14 +2,14 @@
 # Side by side: dicompack vs the floor (cat, openssl) vs the tools people use today (DCMTK
 # dcmmkdir + sha256sum + zip, pydicom), on one generated benchmark set, in one run, alternating.
 #
-#   benches/compare.sh SIZE [ROUNDS]      SIZE: small | medium | large (default ROUNDS: 5)
+#   benches/compare.sh SIZE [ROUNDS]      SIZE: small | medium | large | many (default ROUNDS: 5)
 #
 # Environment: CARGO_TARGET_DIR (default ./target), BENCH_WORK (scratch for the peer's links and
 # the packages, default $CARGO_TARGET_DIR/bench-work/SIZE; put it on tmpfs to leave the disk
 # out), BENCH_ONLY=tool,tool (a subset, for a quick look). See benches/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size=${1:?usage: benches/compare.sh small|medium|large [ROUNDS]}
+size=${1:?usage: benches/compare.sh small|medium|large|many [ROUNDS]}
 rounds=${2:-5}
 
 # --- tools the comparison needs (installed only when missing) ---------------------------------

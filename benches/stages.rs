@@ -9,6 +9,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dicompack::checksum::Digest;
 use dicompack::dicomdir::{self, DirInstance, DirPatient, DirSeries, DirStudy, FileSet};
+use dicompack::layout::FileId;
 use dicompack::scan::{self, Content};
 use std::hint::black_box;
 use std::path::Path;
@@ -106,13 +107,14 @@ fn file_set(instances: usize) -> FileSet {
             for i in 0..count {
                 n += 1;
                 series.instances.push(DirInstance {
-                    file_id: vec![
+                    file_id: FileId::new([
                         "DICOM".into(),
                         "P0000001".into(),
                         format!("S{:07}", st + 1),
                         format!("S{:07}", se + 1),
                         format!("I{:07}", i + 1),
-                    ],
+                    ])
+                    .expect("a valid file ID"),
                     sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
                     sop_instance_uid: format!("2.25.318772367925471937512741093758196{n:05}"),
                     transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),

@@ -165,14 +165,14 @@ pub fn build(instances: Vec<Instance>) -> Catalog {
             (inst.source.clone(), inst.object.sha256),
         );
         let key = PatientKey {
-            patient_id: a.patient_id.clone(),
-            issuer: a.issuer_of_patient_id.clone(),
+            patient_id: a.patient.patient_id.clone(),
+            issuer: a.patient.issuer_of_patient_id.clone(),
         };
         tree.entry(key)
             .or_default()
-            .entry(a.study_instance_uid.clone())
+            .entry(a.study.study_instance_uid.clone())
             .or_default()
-            .entry(a.series_instance_uid.clone())
+            .entry(a.series.series_instance_uid.clone())
             .or_default()
             .push(inst);
     }
@@ -186,9 +186,9 @@ pub fn build(instances: Vec<Instance>) -> Catalog {
             let mut series = Vec::new();
             for (series_uid, mut instances) in series_map {
                 for i in &instances {
-                    names.add(&i.object.attrs.patient_name);
-                    births.add(&i.object.attrs.patient_birth_date);
-                    sexes.add(&i.object.attrs.patient_sex);
+                    names.add(&i.object.attrs.patient.patient_name);
+                    births.add(&i.object.attrs.patient.patient_birth_date);
+                    sexes.add(&i.object.attrs.patient.patient_sex);
                 }
                 instances.sort_by(|a, b| {
                     let (a, b) = (&a.object.attrs, &b.object.attrs);
@@ -255,10 +255,12 @@ fn build_series(uid: String, instances: Vec<Instance>) -> Series {
         _ => Vec::new(),
     };
     Series {
-        number: instances.iter().find_map(|i| i.object.attrs.series_number),
-        description: first_nonempty(&instances, |i| &i.object.attrs.series_description),
-        modality: first_nonempty(&instances, |i| &i.object.attrs.modality),
-        body_part: first_nonempty(&instances, |i| &i.object.attrs.body_part_examined),
+        number: instances
+            .iter()
+            .find_map(|i| i.object.attrs.series.series_number),
+        description: first_nonempty(&instances, |i| &i.object.attrs.series.series_description),
+        modality: first_nonempty(&instances, |i| &i.object.attrs.series.modality),
+        body_part: first_nonempty(&instances, |i| &i.object.attrs.series.body_part_examined),
         uid,
         instances,
         missing_instance_numbers,
@@ -277,11 +279,11 @@ fn build_study(uid: String, series: Vec<Series>) -> Study {
     };
     Study {
         index: 0,
-        date: pick(&|i| &i.object.attrs.study_date),
-        time: pick(&|i| &i.object.attrs.study_time),
-        description: pick(&|i| &i.object.attrs.study_description),
-        study_id: pick(&|i| &i.object.attrs.study_id),
-        accession_number: pick(&|i| &i.object.attrs.accession_number),
+        date: pick(&|i| &i.object.attrs.study.study_date),
+        time: pick(&|i| &i.object.attrs.study.study_time),
+        description: pick(&|i| &i.object.attrs.study.study_description),
+        study_id: pick(&|i| &i.object.attrs.study.study_id),
+        accession_number: pick(&|i| &i.object.attrs.study.accession_number),
         uid,
         series,
     }

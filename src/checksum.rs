@@ -72,11 +72,21 @@ impl<'de> serde::Deserialize<'de> for Digest {
 /// Paths are package paths with `/`; ours never contain newlines or backslashes, which would
 /// need `sha256sum`'s escaping.
 pub fn render_list<'a>(entries: impl IntoIterator<Item = (&'a str, Digest)>) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and every line is UTF-8.
+    let _ = write_list(&mut out, entries);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`render_list`], written to `w` as it goes.
+pub fn write_list<'a>(
+    mut w: impl io::Write,
+    entries: impl IntoIterator<Item = (&'a str, Digest)>,
+) -> io::Result<()> {
     for (path, digest) in entries {
-        out.push_str(&format!("{digest}  {path}\n"));
+        writeln!(w, "{digest}  {path}")?;
     }
-    out
+    Ok(())
 }
 
 /// A line of a checksum list that could not be understood.

@@ -9,8 +9,10 @@ use crate::scan::Instance;
 use std::fmt;
 
 /// A valid PS3.10 file ID. Only constructible through [`FileId::new`], which checks the rules.
+/// Held as one `/`-joined string: a package holds one per instance, so it is kept to a single
+/// small allocation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FileId(Vec<String>);
+pub struct FileId(Box<str>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileIdError {
@@ -23,19 +25,26 @@ pub enum FileIdError {
 impl FileId {
     pub const MAX_DEPTH: usize = 8;
 
-    pub fn new<S: Into<String>>(
+    pub fn new<S: AsRef<str>>(
         components: impl IntoIterator<Item = S>,
     ) -> Result<FileId, FileIdError> {
-        let parts: Vec<String> = components.into_iter().map(Into::into).collect();
-        if parts.is_empty() || parts.len() > Self::MAX_DEPTH {
-            return Err(FileIdError::Depth(parts.len()));
-        }
-        for p in &parts {
+        let mut joined = String::new();
+        let mut depth = 0;
+        for p in components {
+            let p = p.as_ref();
             if !is_valid_component(p) {
-                return Err(FileIdError::Component(p.clone()));
+                return Err(FileIdError::Component(p.to_string()));
             }
+            if depth > 0 {
+                joined.push('/');
+            }
+            joined.push_str(p);
+            depth += 1;
         }
-        Ok(FileId(parts))
+        if depth == 0 || depth > Self::MAX_DEPTH {
+            return Err(FileIdError::Depth(depth));
+        }
+        Ok(FileId(joined.into()))
     }
 
     /// Parses a package path (`DICOM/P0000001/…`), as found in a ZIP or a folder.
@@ -43,8 +52,18 @@ impl FileId {
         FileId::new(path.split('/'))
     }
 
-    pub fn components(&self) -> &[String] {
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+
+    /// The package path, `/`-separated.
+    pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The components joined by `sep` (`\\` in a DICOMDIR's Referenced File ID).
+    pub fn joined(&self, sep: char) -> String {
+        self.0.replace('/', sep.encode_utf8(&mut [0; 4]))
     }
 }
 
@@ -57,7 +76,7 @@ pub fn is_valid_component(p: &str) -> bool {
 
 impl fmt::Display for FileId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join("/"))
+        f.write_str(&self.0)
     }
 }
 

@@ -18,6 +18,7 @@
     )
 )]
 
+pub mod alloc; // the process allocator: the system one, over-aligned blocks cut by hand
 pub mod catalog; // instances → Patient ▸ Study ▸ Series ▸ Instance, duplicates, conflicts
 pub mod checksum; // SHA-256 helpers and the `sha256sum -c` list format
 pub mod dicomdir; // DICOMDIR (PS3.3 Annex F) reader and writer, by hand: dicom-rs has none

@@ -1,6 +1,9 @@
 //! The `dicompack` command line: argument parsing, progress bars, printing and exit codes.
 //! All the work is in the library.
 
+#[global_allocator]
+static ALLOCATOR: dicompack::alloc::Allocator = dicompack::alloc::Allocator;
+
 use clap::{Parser, Subcommand};
 use dicompack::package::{self, Compression, PackOptions, Thumbnails};
 use dicompack::scan::Pass;
@@ -8,7 +11,7 @@ use dicompack::select::{self, Filters};
 use dicompack::survey::{self, Survey};
 use dicompack::{catalog, report, verify};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -241,10 +244,15 @@ fn run_survey(inputs: &[PathBuf], pass: Pass) -> Result<Survey, u8> {
     })
 }
 
+/// Streams the document to stdout (a scan of 100,000 files is tens of megabytes of JSON).
 fn print_json(value: &impl serde::Serialize) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("dicompack: cannot write JSON: {e}"),
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        eprintln!("dicompack: cannot write JSON: {e}");
     }
 }
 
@@ -286,9 +294,7 @@ fn scan(inputs: &[PathBuf], pass: Pass, filters: &Filters, json: bool) -> u8 {
         Err(code) => return code,
     };
     if json {
-        let mut doc = report::survey_json(&s);
-        doc["left_out"] = serde_json::json!(left_out);
-        print_json(&doc);
+        print_json(&report::survey_json(&s, &left_out));
     } else {
         if s.catalog.instance_count() == 0 {
             println!("No DICOM images were found.");

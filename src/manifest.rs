@@ -5,12 +5,14 @@
 use crate::checksum::Digest;
 use crate::preflight::SourceFormat;
 use crate::scan::Unused;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 pub const FORMAT: &str = "dicompack-manifest/1";
 
+/// `I` is how the instances are held: a `Vec` when read back, a [`SeqOf`] when written (the
+/// writer makes each entry as it is serialized, so 100,000 of them are never held whole).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
+pub struct Manifest<I = Vec<InstanceEntry>> {
     pub format: String,
     pub tool: Tool,
     /// RFC 3339, UTC; from SOURCE_DATE_EPOCH when set, so packages can be reproduced.
@@ -24,7 +26,7 @@ pub struct Manifest {
     /// What the user's selection left out of the input, in plain words.
     pub left_out: Vec<String>,
     pub patients: Vec<PatientEntry>,
-    pub instances: Vec<InstanceEntry>,
+    pub instances: I,
     /// DICOM input that could not be used, with the reason.
     pub skipped: Vec<Unused>,
     /// Files that are not DICOM (viewer software, autorun files, …).
@@ -118,4 +120,24 @@ pub struct SourceEntry {
     /// `part10`, or what the file lacked (`part10_no_preamble`, `headerless`): then the
     /// package holds it with a correct header and its own checksum differs from this one.
     pub format: SourceFormat,
+}
+
+/// Serializes as a sequence what `F` yields, each item made only when its turn comes.
+pub struct SeqOf<F>(pub F);
+
+impl<F, I> Serialize for SeqOf<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+impl<F> std::fmt::Debug for SeqOf<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeqOf(..)")
+    }
 }

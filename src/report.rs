@@ -6,7 +6,7 @@ use crate::catalog::{self, Catalog};
 use crate::scan::Unused;
 use crate::survey::Survey;
 use crate::verify::{group_thousands, plural};
-use serde_json::json;
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// `20200304` → `2020-03-04`; anything else is shown as it is.
@@ -170,63 +170,160 @@ pub fn survey_summary(s: &Survey) -> String {
     line
 }
 
-/// The survey for scripts: one JSON document.
-pub fn survey_json(s: &Survey) -> serde_json::Value {
+/// The survey for scripts: one JSON document, borrowing from the survey so that 100,000
+/// instances are never copied into a JSON tree. Keys are in alphabetical order.
+pub fn survey_json<'a>(s: &'a Survey, left_out: &'a [String]) -> impl Serialize + 'a {
     let c = &s.catalog;
-    json!({
-        "summary": {
-            "patients": c.patients.len(),
-            "studies": c.study_count(),
-            "series": c.series_count(),
-            "instances": c.instance_count(),
-            "bytes": c.instances().map(|i| i.object.size).sum::<u64>(),
-            "files_seen": s.files_seen,
-            "skipped": s.skipped.len(),
-            "ignored": s.ignored.len(),
+    SurveyJson {
+        duplicates: &c.duplicates,
+        ignored: &s.ignored,
+        left_out,
+        patients: c.patients.iter().map(patient_json).collect(),
+        skipped: &s.skipped,
+        summary: SummaryJson {
+            bytes: c.instances().map(|i| i.object.size).sum(),
+            files_seen: s.files_seen,
+            ignored: s.ignored.len(),
+            instances: c.instance_count(),
+            patients: c.patients.len(),
+            series: c.series_count(),
+            skipped: s.skipped.len(),
+            studies: c.study_count(),
         },
-        "patients": c.patients.iter().map(|p| json!({
-            "patient_id": p.key.patient_id,
-            "issuer_of_patient_id": p.key.issuer,
-            "names": p.names,
-            "birth_dates": p.birth_dates,
-            "sex": p.sex,
-            "studies": p.studies.iter().map(|st| json!({
-                "index": st.index,
-                "study_instance_uid": st.uid,
-                "date": st.date,
-                "time": st.time,
-                "description": st.description,
-                "accession_number": st.accession_number,
-                "modalities": st.modalities(),
-                "series": st.series.iter().enumerate().map(|(i, se)| json!({
-                    "index": format!("{}.{}", st.index, i + 1),
-                    "series_instance_uid": se.uid,
-                    "number": se.number,
-                    "modality": se.modality,
-                    "description": se.description,
-                    "body_part": se.body_part,
-                    "instance_count": se.instances.len(),
-                    "frame_count": se.frame_count(),
-                    "bytes": se.size(),
-                    "missing_instance_numbers": se.missing_instance_numbers,
-                    "missing_from_source": se.missing_from_source,
-                    "instances": se.instances.iter().map(|i| json!({
-                        "path": i.source,
-                        "sop_instance_uid": i.object.attrs.sop_instance_uid,
-                        "sop_class_uid": i.object.attrs.sop_class_uid,
-                        "instance_number": i.object.attrs.instance_number,
-                        "transfer_syntax_uid": i.object.transfer_syntax_uid,
-                        "format": i.object.format,
-                        "frames": i.object.attrs.number_of_frames,
-                        "size": i.object.size,
-                        "sha256": i.object.sha256,
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "duplicates": c.duplicates,
-        "skipped": s.skipped,
-        "ignored": s.ignored,
-        "warnings": s.warnings,
-    })
+        warnings: &s.warnings,
+    }
+}
+
+#[derive(Serialize)]
+struct SurveyJson<'a> {
+    duplicates: &'a [catalog::Duplicate],
+    ignored: &'a [Unused],
+    left_out: &'a [String],
+    patients: Vec<PatientJson<'a>>,
+    skipped: &'a [Unused],
+    summary: SummaryJson,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    bytes: u64,
+    files_seen: usize,
+    ignored: usize,
+    instances: usize,
+    patients: usize,
+    series: usize,
+    skipped: usize,
+    studies: usize,
+}
+
+#[derive(Serialize)]
+struct PatientJson<'a> {
+    birth_dates: &'a [String],
+    issuer_of_patient_id: &'a str,
+    names: &'a [String],
+    patient_id: &'a str,
+    sex: &'a str,
+    studies: Vec<StudyJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct StudyJson<'a> {
+    accession_number: &'a str,
+    date: &'a str,
+    description: &'a str,
+    index: usize,
+    modalities: Vec<&'a str>,
+    series: Vec<SeriesJson<'a>>,
+    study_instance_uid: &'a str,
+    time: &'a str,
+}
+
+#[derive(Serialize)]
+struct SeriesJson<'a> {
+    body_part: &'a str,
+    bytes: u64,
+    description: &'a str,
+    frame_count: u64,
+    index: String,
+    instance_count: usize,
+    instances: Vec<InstanceJson<'a>>,
+    missing_from_source: usize,
+    missing_instance_numbers: &'a [i32],
+    modality: &'a str,
+    number: Option<i32>,
+    series_instance_uid: &'a str,
+}
+
+#[derive(Serialize)]
+struct InstanceJson<'a> {
+    format: crate::preflight::SourceFormat,
+    frames: u32,
+    instance_number: Option<i32>,
+    path: &'a std::path::Path,
+    sha256: Option<crate::checksum::Digest>,
+    size: u64,
+    sop_class_uid: &'a str,
+    sop_instance_uid: &'a str,
+    transfer_syntax_uid: &'a str,
+}
+
+fn patient_json(p: &catalog::Patient) -> PatientJson<'_> {
+    PatientJson {
+        birth_dates: &p.birth_dates,
+        issuer_of_patient_id: &p.key.issuer,
+        names: &p.names,
+        patient_id: &p.key.patient_id,
+        sex: &p.sex,
+        studies: p
+            .studies
+            .iter()
+            .map(|st| StudyJson {
+                accession_number: &st.accession_number,
+                date: &st.date,
+                description: &st.description,
+                index: st.index,
+                modalities: st.modalities(),
+                series: st
+                    .series
+                    .iter()
+                    .enumerate()
+                    .map(|(i, se)| series_json(st.index, i, se))
+                    .collect(),
+                study_instance_uid: &st.uid,
+                time: &st.time,
+            })
+            .collect(),
+    }
+}
+
+fn series_json(study: usize, i: usize, se: &catalog::Series) -> SeriesJson<'_> {
+    SeriesJson {
+        body_part: &se.body_part,
+        bytes: se.size(),
+        description: &se.description,
+        frame_count: se.frame_count(),
+        index: format!("{study}.{}", i + 1),
+        instance_count: se.instances.len(),
+        instances: se
+            .instances
+            .iter()
+            .map(|i| InstanceJson {
+                format: i.object.format,
+                frames: i.object.attrs.number_of_frames,
+                instance_number: i.object.attrs.instance_number,
+                path: &i.source,
+                sha256: i.object.sha256,
+                size: i.object.size,
+                sop_class_uid: &i.object.attrs.sop_class_uid,
+                sop_instance_uid: &i.object.attrs.sop_instance_uid,
+                transfer_syntax_uid: &i.object.transfer_syntax_uid,
+            })
+            .collect(),
+        missing_from_source: se.missing_from_source,
+        missing_instance_numbers: &se.missing_instance_numbers,
+        modality: &se.modality,
+        number: se.number,
+        series_instance_uid: &se.uid,
+    }
 }

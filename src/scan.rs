@@ -18,10 +18,12 @@ use dicom_object::InMemDicomObject;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// The header is first looked for in this many bytes, then in more as needed. A whole pass
 /// reads everything anyway, so it starts with a large read; a header pass reads what real
@@ -35,32 +37,88 @@ const INFLATE_MAX: u64 = HEAD_MAX as u64;
 
 pub const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
-/// The attributes the catalog, the DICOMDIR and the pages need. Text is trimmed; absent is "".
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Attributes {
+/// Patient-level attributes (PS3.3 C.7.1.1). Text is trimmed; absent is "".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct PatientAttrs {
     pub patient_name: String,
     pub patient_id: String,
     pub issuer_of_patient_id: String,
     pub patient_birth_date: String,
     pub patient_sex: String,
+}
+
+/// Study-level attributes (PS3.3 C.7.2.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct StudyAttrs {
     pub study_instance_uid: String,
     pub study_date: String,
     pub study_time: String,
     pub study_description: String,
     pub study_id: String,
     pub accession_number: String,
+}
+
+/// Series-level attributes (PS3.3 C.7.3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct SeriesAttrs {
     pub series_instance_uid: String,
     pub series_number: Option<i32>,
     pub series_description: String,
     pub modality: String,
     pub body_part_examined: String,
-    pub sop_class_uid: String,
+}
+
+/// The attributes the catalog, the DICOMDIR and the pages need.
+///
+/// The patient, study and series levels are shared: a series of 2,000 slices repeats them
+/// 2,000 times, and [`Interner`] makes those one copy, so that the catalog of 100,000 instances
+/// costs a few hundred bytes per instance. Serialized flat, as one object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Attributes {
+    #[serde(flatten)]
+    pub patient: Arc<PatientAttrs>,
+    #[serde(flatten)]
+    pub study: Arc<StudyAttrs>,
+    #[serde(flatten)]
+    pub series: Arc<SeriesAttrs>,
+    pub sop_class_uid: Arc<str>,
     pub sop_instance_uid: String,
     pub instance_number: Option<i32>,
     pub number_of_frames: u32,
     pub rows: Option<u16>,
     pub columns: Option<u16>,
     pub has_pixel_data: bool,
+}
+
+/// Makes equal shared values one allocation, across the threads of a scan.
+#[derive(Default)]
+pub struct Interner {
+    patients: Mutex<HashSet<Arc<PatientAttrs>>>,
+    studies: Mutex<HashSet<Arc<StudyAttrs>>>,
+    series: Mutex<HashSet<Arc<SeriesAttrs>>>,
+    strings: Mutex<HashSet<Arc<str>>>,
+}
+
+impl Interner {
+    /// Replaces the shared parts of `o` by the copy already held, or keeps them as that copy.
+    pub fn intern(&self, o: &mut Object) {
+        fn one<T: Eq + std::hash::Hash + ?Sized>(set: &Mutex<HashSet<Arc<T>>>, v: &mut Arc<T>) {
+            // A poisoned lock only means another thread panicked mid-insert; the set is
+            // still a valid set.
+            let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
+            match set.get(v) {
+                Some(held) => *v = Arc::clone(held),
+                None => {
+                    set.insert(Arc::clone(v));
+                }
+            }
+        }
+        one(&self.patients, &mut o.attrs.patient);
+        one(&self.studies, &mut o.attrs.study);
+        one(&self.series, &mut o.attrs.series);
+        one(&self.strings, &mut o.attrs.sop_class_uid);
+        one(&self.strings, &mut o.transfer_syntax_uid);
+    }
 }
 
 /// A usable DICOM object, as found in one stream.
@@ -73,7 +131,7 @@ pub struct Object {
     pub format: SourceFormat,
     /// Where the dataset starts in the stream (0 for headerless data).
     pub dataset_offset: u64,
-    pub transfer_syntax_uid: String,
+    pub transfer_syntax_uid: Arc<str>,
     pub attrs: Attributes,
     /// Things worth knowing that do not stop the object from being used.
     pub warnings: Vec<String>,
@@ -294,8 +352,8 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
         }
         for (what, uid) in [
             ("SOP Instance UID", &attrs.sop_instance_uid),
-            ("Study Instance UID", &attrs.study_instance_uid),
-            ("Series Instance UID", &attrs.series_instance_uid),
+            ("Study Instance UID", &attrs.study.study_instance_uid),
+            ("Series Instance UID", &attrs.series.series_instance_uid),
         ] {
             if uid.len() > 64 {
                 return Err(ScanError::Incomplete(format!(
@@ -303,13 +361,14 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
                 )));
             }
         }
-        if attrs.study_instance_uid.is_empty() || attrs.series_instance_uid.is_empty() {
+        if attrs.study.study_instance_uid.is_empty() || attrs.series.series_instance_uid.is_empty()
+        {
             return Err(ScanError::Incomplete(
                 "it names no study or no series (Study/Series Instance UID missing)".into(),
             ));
         }
         if attrs.sop_class_uid.is_empty() {
-            attrs.sop_class_uid = meta_sop_class.clone();
+            attrs.sop_class_uid = meta_sop_class.as_str().into();
             warnings
                 .push("SOP Class UID missing from the dataset; taken from the file header".into());
         }
@@ -325,7 +384,7 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
         sha256: stream.source.digest(),
         format,
         dataset_offset: dataset_start as u64,
-        transfer_syntax_uid: ts,
+        transfer_syntax_uid: ts.into(),
         attrs,
         warnings,
     };
@@ -397,7 +456,11 @@ impl<R: Read> Source for Whole<R> {
         len: u64,
         mut check: Option<&mut PixelDataCheck>,
     ) -> Result<(), ScanError> {
-        let mut buf = vec![0u8; 256 * 1024];
+        // Sized to what is left (most files were read whole with their header), plus a byte to
+        // see a file that grew: a zeroed 256 KiB buffer per small file costs time, and memory
+        // the allocator does not give back.
+        let left = len.saturating_sub(at).min(256 * 1024) as usize;
+        let mut buf = vec![0u8; left + 1];
         loop {
             let n = match self.read(&mut buf) {
                 Ok(0) => break,
@@ -674,23 +737,29 @@ fn binary_u16(obj: &InMemDicomObject, tag: Tag) -> Option<u16> {
 
 fn attributes(obj: &InMemDicomObject) -> Attributes {
     Attributes {
-        patient_name: text(obj, tags::PATIENT_NAME),
-        patient_id: text(obj, tags::PATIENT_ID),
-        issuer_of_patient_id: text(obj, tags::ISSUER_OF_PATIENT_ID),
-        patient_birth_date: text(obj, tags::PATIENT_BIRTH_DATE),
-        patient_sex: text(obj, tags::PATIENT_SEX),
-        study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
-        study_date: text(obj, tags::STUDY_DATE),
-        study_time: text(obj, tags::STUDY_TIME),
-        study_description: text(obj, tags::STUDY_DESCRIPTION),
-        study_id: text(obj, tags::STUDY_ID),
-        accession_number: text(obj, tags::ACCESSION_NUMBER),
-        series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
-        series_number: int(obj, tags::SERIES_NUMBER),
-        series_description: text(obj, tags::SERIES_DESCRIPTION),
-        modality: text(obj, tags::MODALITY),
-        body_part_examined: text(obj, tags::BODY_PART_EXAMINED),
-        sop_class_uid: text(obj, tags::SOP_CLASS_UID),
+        patient: Arc::new(PatientAttrs {
+            patient_name: text(obj, tags::PATIENT_NAME),
+            patient_id: text(obj, tags::PATIENT_ID),
+            issuer_of_patient_id: text(obj, tags::ISSUER_OF_PATIENT_ID),
+            patient_birth_date: text(obj, tags::PATIENT_BIRTH_DATE),
+            patient_sex: text(obj, tags::PATIENT_SEX),
+        }),
+        study: Arc::new(StudyAttrs {
+            study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
+            study_date: text(obj, tags::STUDY_DATE),
+            study_time: text(obj, tags::STUDY_TIME),
+            study_description: text(obj, tags::STUDY_DESCRIPTION),
+            study_id: text(obj, tags::STUDY_ID),
+            accession_number: text(obj, tags::ACCESSION_NUMBER),
+        }),
+        series: Arc::new(SeriesAttrs {
+            series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+            series_number: int(obj, tags::SERIES_NUMBER),
+            series_description: text(obj, tags::SERIES_DESCRIPTION),
+            modality: text(obj, tags::MODALITY),
+            body_part_examined: text(obj, tags::BODY_PART_EXAMINED),
+        }),
+        sop_class_uid: text(obj, tags::SOP_CLASS_UID).into(),
         sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
         instance_number: int(obj, tags::INSTANCE_NUMBER),
         number_of_frames: int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
@@ -782,10 +851,14 @@ fn open_error(e: &io::Error) -> String {
 /// Scans files in parallel; `tick` is called once per file (for a progress bar).
 /// The result keeps the order of `paths`.
 pub fn scan_all(paths: &[PathBuf], pass: Pass, tick: &(dyn Fn() + Sync)) -> Vec<Scanned> {
+    let interner = Interner::default();
     paths
         .par_iter()
         .map(|p| {
-            let s = scan_file(p, pass);
+            let mut s = scan_file(p, pass);
+            if let Scanned::Instance(i) | Scanned::Directory(i) = &mut s {
+                interner.intern(&mut i.object);
+            }
             tick();
             s
         })

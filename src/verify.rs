@@ -87,7 +87,9 @@ fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, String> {
         return Err(format!("{}: too large ({} bytes)", entry.name, entry.size));
     }
     let mut r = reader.open(entry)?;
-    let mut buf = Vec::new();
+    // Sized from the entry's claim, within reason (a claim is not yet a fact): a DICOMDIR of
+    // 100,000 records is 25 MB, and growing a Vec to that would hold a third more.
+    let mut buf = Vec::with_capacity(entry.size.min(64 * 1024 * 1024) as usize);
     r.by_ref()
         .take(CONTROL_MAX + 1)
         .read_to_end(&mut buf)
@@ -96,13 +98,11 @@ fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, String> {
 }
 
 /// What one DICOM file of the package says about itself.
+/// Interned (see [`scan::Interner`]): 100,000 files of one series share one copy of their
+/// patient, study and series attributes.
 struct FileFacts {
-    sop_instance_uid: String,
-    sop_class_uid: String,
-    transfer_syntax_uid: String,
-    study_instance_uid: String,
-    series_instance_uid: String,
-    patient: (String, String),
+    attrs: scan::Attributes,
+    transfer_syntax_uid: Arc<str>,
 }
 
 /// Verifies the package at `path` (ZIP or folder).
@@ -183,12 +183,12 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
         }
     }
     let checks = check_entries(pkg, &entries, &listed);
-    let mut facts: BTreeMap<String, FileFacts> = BTreeMap::new();
+    let mut facts: BTreeMap<&str, FileFacts> = BTreeMap::new();
     let mut dicomdir_bytes = None;
     for (entry, check) in entries.iter().zip(checks) {
         problems.extend(check.problems);
         if let Some(f) = check.facts {
-            facts.insert(entry.name.clone(), f);
+            facts.insert(entry.name.as_str(), f);
         }
         if check.dicomdir.is_some() {
             dicomdir_bytes = check.dicomdir;
@@ -210,13 +210,19 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
 
     let studies: BTreeSet<&str> = facts
         .values()
-        .map(|f| f.study_instance_uid.as_str())
+        .map(|f| f.attrs.study.study_instance_uid.as_str())
         .collect();
     let series: BTreeSet<&str> = facts
         .values()
-        .map(|f| f.series_instance_uid.as_str())
+        .map(|f| f.attrs.series.series_instance_uid.as_str())
         .collect();
-    let patients: BTreeSet<&(String, String)> = facts.values().map(|f| &f.patient).collect();
+    let patients: BTreeSet<(&str, &str)> = facts
+        .values()
+        .map(|f| {
+            let p = &f.attrs.patient;
+            (p.patient_id.as_str(), p.issuer_of_patient_id.as_str())
+        })
+        .collect();
     Verdict {
         ok: problems.is_empty(),
         problems,
@@ -246,6 +252,7 @@ fn check_entries(
     listed: &BTreeMap<String, Digest>,
 ) -> Vec<EntryCheck> {
     let next = AtomicUsize::new(0);
+    let interner = scan::Interner::default();
     let mut checked: Vec<(usize, EntryCheck)> = rayon::broadcast(|_| {
         let mut reader = pkg.reader();
         let mut checked = Vec::new();
@@ -254,7 +261,7 @@ fn check_entries(
             let Some(entry) = entries.get(i) else {
                 break;
             };
-            checked.push((i, check_entry(&mut reader, entry, listed)));
+            checked.push((i, check_entry(&mut reader, entry, listed, &interner)));
         }
         checked
     })
@@ -279,6 +286,7 @@ fn check_entry(
     reader: &mut Reader,
     entry: &Entry,
     listed: &BTreeMap<String, Digest>,
+    interner: &scan::Interner,
 ) -> EntryCheck {
     let mut check = EntryCheck::default();
     let problems = &mut check.problems;
@@ -305,7 +313,7 @@ fn check_entry(
             }
         }
     } else if entry.name.starts_with("DICOM/") {
-        let (digest, facts) = check_dicom_file(reader, entry, problems);
+        let (digest, facts) = check_dicom_file(reader, entry, interner, problems);
         check.facts = facts;
         digest
     } else {
@@ -350,6 +358,7 @@ fn check_size(entry: &Entry, actual: u64, problems: &mut Vec<String>) {
 fn check_dicom_file(
     reader: &mut Reader,
     entry: &Entry,
+    interner: &scan::Interner,
     problems: &mut Vec<String>,
 ) -> (Option<Digest>, Option<FileFacts>) {
     if crate::layout::FileId::parse_path(&entry.name).is_err() {
@@ -366,21 +375,16 @@ fn check_dicom_file(
         }
     };
     match scan::scan_reader(stream, entry.size) {
-        Ok(Content::Object(o)) => {
+        Ok(Content::Object(mut o)) => {
             if o.format != crate::preflight::SourceFormat::Part10 {
                 problems.push(format!("{}: lacks a proper DICOM file header", entry.name));
             }
-            let digest = o.sha256;
-            let a = o.attrs;
+            interner.intern(&mut o);
             let facts = FileFacts {
-                sop_instance_uid: a.sop_instance_uid,
-                sop_class_uid: a.sop_class_uid,
+                attrs: o.attrs,
                 transfer_syntax_uid: o.transfer_syntax_uid,
-                study_instance_uid: a.study_instance_uid,
-                series_instance_uid: a.series_instance_uid,
-                patient: (a.patient_id, a.issuer_of_patient_id),
             };
-            (digest, Some(facts))
+            (o.sha256, Some(facts))
         }
         Ok(Content::Directory(o)) => {
             problems.push(format!(
@@ -400,7 +404,7 @@ fn check_dicom_file(
     }
 }
 
-fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<String, FileFacts>, problems: &mut Vec<String>) {
+fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<&str, FileFacts>, problems: &mut Vec<String>) {
     let dir = match dicomdir::read(bytes) {
         Ok(d) => d,
         Err(e) => {
@@ -408,21 +412,26 @@ fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<String, FileFacts>, problems: &
             return;
         }
     };
-    let mut referenced = BTreeSet::new();
+    // Names borrowed from `facts` where they can be (all of them, in a good package).
+    let mut referenced: BTreeSet<&str> = BTreeSet::new();
+    let mut referenced_elsewhere: BTreeSet<String> = BTreeSet::new();
     for rec in &dir.records {
         let Some(components) = &rec.file_id else {
             continue;
         };
         let name = components.join("/");
-        if !referenced.insert(name.clone()) {
-            problems.push(format!("DICOMDIR references {name} twice"));
-        }
-        let Some(f) = facts.get(&name) else {
+        let Some((&key, f)) = facts.get_key_value(name.as_str()) else {
+            if !referenced_elsewhere.insert(name.clone()) {
+                problems.push(format!("DICOMDIR references {name} twice"));
+            }
             problems.push(format!(
                 "DICOMDIR references {name}, which is not in the package (or does not parse)"
             ));
             continue;
         };
+        if !referenced.insert(key) {
+            problems.push(format!("DICOMDIR references {name} twice"));
+        }
         let mut differs = |what: &str, dir_value: &Option<String>, file_value: &str| {
             if let Some(v) = dir_value
                 && v != file_value
@@ -432,12 +441,13 @@ fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<String, FileFacts>, problems: &
                 ));
             }
         };
+        let a = &f.attrs;
         differs(
             "SOP Instance UID",
             &rec.sop_instance_uid,
-            &f.sop_instance_uid,
+            &a.sop_instance_uid,
         );
-        differs("SOP Class UID", &rec.sop_class_uid, &f.sop_class_uid);
+        differs("SOP Class UID", &rec.sop_class_uid, &a.sop_class_uid);
         differs(
             "Transfer Syntax UID",
             &rec.transfer_syntax_uid,
@@ -446,12 +456,12 @@ fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<String, FileFacts>, problems: &
         differs(
             "Study Instance UID",
             &rec.study_instance_uid,
-            &f.study_instance_uid,
+            &a.study.study_instance_uid,
         );
         differs(
             "Series Instance UID",
             &rec.series_instance_uid,
-            &f.series_instance_uid,
+            &a.series.series_instance_uid,
         );
     }
     for name in facts.keys() {

@@ -14,6 +14,7 @@ use dicom_object::OpenFileOptions;
 use dicompack::dicomdir::{
     self, DicomDirError, DirInstance, DirPatient, DirSeries, DirStudy, FileSet,
 };
+use dicompack::layout::FileId;
 
 fn required() -> bool {
     std::env::var("DICOMPACK_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
@@ -241,15 +242,16 @@ fn read_source(path: &Path) -> Source {
             instances: vec![],
         },
         instance: DirInstance {
-            file_id: vec![],
+            file_id: FileId::new(["PENDING"]).unwrap(),
             // The data set's own UIDs, not the file meta's: in rtplan.dcm the two differ.
             sop_class_uid: Some(get(tags::SOP_CLASS_UID))
                 .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| trim(meta.media_storage_sop_class_uid())),
+                .unwrap_or_else(|| trim(meta.media_storage_sop_class_uid()))
+                .into(),
             sop_instance_uid: Some(get(tags::SOP_INSTANCE_UID))
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| trim(meta.media_storage_sop_instance_uid())),
-            transfer_syntax_uid: trim(meta.transfer_syntax()),
+            transfer_syntax_uid: trim(meta.transfer_syntax()).into(),
             instance_number: int(tags::INSTANCE_NUMBER),
         },
     }
@@ -311,7 +313,7 @@ fn build_file_set(src: &Path, names: &[&str], root: &Path) -> FileSet {
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(src.join(name), &dest).unwrap();
         se.instances.push(DirInstance {
-            file_id,
+            file_id: FileId::new(&file_id).unwrap(),
             ..s.instance
         });
     }
@@ -357,7 +359,10 @@ fn our_dicomdir_is_accepted_by_dcmtk_and_pydicom() {
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
     let want: Vec<(Vec<String>, String)> = instances
         .iter()
-        .map(|i| (i.file_id.clone(), i.sop_instance_uid.clone()))
+        .map(|i| {
+            let id = i.file_id.components().map(str::to_string).collect();
+            (id, i.sop_instance_uid.clone())
+        })
         .collect();
     let got: Vec<(Vec<String>, String)> = d
         .records
@@ -515,9 +520,9 @@ fn we_read_what_dcmmkdir_writes() {
         .iter()
         .map(|i| {
             (
-                i.file_id.join("\\"),
+                i.file_id.joined('\\'),
                 i.sop_instance_uid.clone(),
-                i.sop_class_uid.clone(),
+                i.sop_class_uid.to_string(),
             )
         })
         .collect();

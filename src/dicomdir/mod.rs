@@ -12,6 +12,9 @@
 //! File Meta Information", note 1: "This offset includes the File Preamble and the DICM Prefix"),
 //! and point at the Item tag (FFFE,E000) of the record. DCMTK's `dcmmkdir` output agrees.
 
+use crate::layout::FileId;
+use std::sync::Arc;
+
 mod read;
 mod sop;
 #[cfg(test)]
@@ -20,7 +23,7 @@ mod write;
 
 pub use read::{DicomDir, DirRecord, MAX_DICOMDIR_BYTES, read};
 pub use sop::{is_root_level_record, record_type_for_sop_class};
-pub use write::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, write};
+pub use write::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, Layout, write};
 
 /// Media Storage Directory Storage: the SOP Class of every DICOMDIR.
 pub const MEDIA_STORAGE_DIRECTORY_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
@@ -81,12 +84,12 @@ pub struct DirSeries {
     pub instances: Vec<DirInstance>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DirInstance {
-    /// Referenced File ID (0004,1500) components, e.g. `["DICOM", "P0000001", …, "I0000001"]`.
-    pub file_id: Vec<String>,
-    pub sop_class_uid: String,
+    /// Referenced File ID (0004,1500), e.g. `DICOM/P0000001/…/I0000001`: valid by construction.
+    pub file_id: FileId,
+    pub sop_class_uid: Arc<str>,
     pub sop_instance_uid: String,
-    pub transfer_syntax_uid: String,
+    pub transfer_syntax_uid: Arc<str>,
     pub instance_number: Option<i32>,
 }

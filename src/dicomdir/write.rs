@@ -29,80 +29,114 @@ const LINKS_LEN: usize = 12 + 10 + 12;
 /// templates) are lifted out of their series into the root directory; patients, studies and
 /// series left without any record below them are left out.
 pub fn write(fs: &FileSet) -> Result<Vec<u8>, DicomDirError> {
-    validate(fs)?;
-    let roots = build_tree(fs);
-
-    // Pass 1: flatten in pre-order (each parent before its children, as dcmmkdir does), with the
-    // links still as indices.
-    let mut flat: Vec<FlatRecord> = Vec::new();
-    let root_indices = flatten(roots, &mut flat);
-
-    let instance_uid = media_storage_instance_uid(fs);
-    let meta = file_meta(&instance_uid);
-    let file_set_id = element(0x0004, 0x1130, b"CS", &one(&fs.file_set_id, 16));
-    // Everything before the first item: meta, File-set ID, two root offsets (UL), consistency
-    // flag (US), and the sequence header (explicit VR SQ: 12 bytes).
-    let first_item = PREAMBLE_LEN + 4 + meta.len() + file_set_id.len() + 12 + 12 + 10 + 12;
-
-    let mut offsets = Vec::with_capacity(flat.len());
-    let mut pos = first_item;
-    for r in &flat {
-        offsets.push(pos);
-        pos += 8 + LINKS_LEN + r.body.len();
-    }
-    let offset_of = |i: Option<usize>| -> Result<u32, DicomDirError> {
-        match i {
-            None => Ok(0),
-            Some(i) => offsets
-                .get(i)
-                .and_then(|&o| u32::try_from(o).ok())
-                .ok_or_else(|| {
-                    DicomDirError::InvalidInput("the directory would exceed 4 GiB".into())
-                }),
-        }
-    };
-
-    // Pass 2: encode.
-    let mut items = Vec::with_capacity(pos - first_item);
-    for r in &flat {
-        let item_len = u32::try_from(LINKS_LEN + r.body.len())
-            .map_err(|_| DicomDirError::InvalidInput("a directory record is too large".into()))?;
-        put_tag(&mut items, 0xFFFE, 0xE000);
-        items.extend_from_slice(&item_len.to_le_bytes());
-        items.extend(element(
-            0x0004,
-            0x1400,
-            b"UL",
-            &offset_of(r.next)?.to_le_bytes(),
-        ));
-        items.extend(element(0x0004, 0x1410, b"US", &0xFFFFu16.to_le_bytes()));
-        items.extend(element(
-            0x0004,
-            0x1420,
-            b"UL",
-            &offset_of(r.lower)?.to_le_bytes(),
-        ));
-        items.extend_from_slice(&r.body);
-    }
-    let seq_len = u32::try_from(items.len())
-        .map_err(|_| DicomDirError::InvalidInput("the directory would exceed 4 GiB".into()))?;
-
-    let mut out = Vec::with_capacity(pos);
-    out.resize(PREAMBLE_LEN, 0);
-    out.extend_from_slice(b"DICM");
-    out.extend(meta);
-    out.extend(file_set_id);
-    let first = offset_of(root_indices.first().copied())?;
-    let last = offset_of(root_indices.last().copied())?;
-    out.extend(element(0x0004, 0x1200, b"UL", &first.to_le_bytes()));
-    out.extend(element(0x0004, 0x1202, b"UL", &last.to_le_bytes()));
-    out.extend(element(0x0004, 0x1212, b"US", &0u16.to_le_bytes()));
-    put_tag(&mut out, 0x0004, 0x1220);
-    out.extend_from_slice(b"SQ\0\0");
-    out.extend_from_slice(&seq_len.to_le_bytes());
-    debug_assert_eq!(out.len(), first_item);
-    out.extend(items);
+    let layout = Layout::new(fs)?;
+    let mut out = Vec::with_capacity(layout.len());
+    // Writing to a Vec cannot fail.
+    let _ = layout.write_to(&mut out);
     Ok(out)
+}
+
+/// A DICOMDIR laid out (every record's offset known) but not yet encoded: [`Layout::write_to`]
+/// encodes it record by record, so a directory of 100,000 instances (25 MB) goes to its
+/// destination without being held whole.
+pub struct Layout<'a> {
+    flat: Vec<FlatRecord<'a>>,
+    offsets: Vec<u32>,
+    head: Vec<u8>,
+    /// Bytes of the whole file.
+    end: usize,
+}
+
+impl<'a> Layout<'a> {
+    pub fn new(fs: &'a FileSet) -> Result<Layout<'a>, DicomDirError> {
+        validate(fs)?;
+        let roots = build_tree(fs);
+
+        // Pass 1: flatten in pre-order (each parent before its children, as dcmmkdir does),
+        // with the links still as indices, and each record's size.
+        let mut flat: Vec<FlatRecord> = Vec::new();
+        let root_indices = flatten(roots, &mut flat);
+
+        let instance_uid = media_storage_instance_uid(fs);
+        let meta = file_meta(&instance_uid);
+        let file_set_id = element(0x0004, 0x1130, b"CS", &one(&fs.file_set_id, 16));
+        // Everything before the first item: meta, File-set ID, two root offsets (UL),
+        // consistency flag (US), and the sequence header (explicit VR SQ: 12 bytes).
+        let first_item = PREAMBLE_LEN + 4 + meta.len() + file_set_id.len() + 12 + 12 + 10 + 12;
+
+        let too_large = || DicomDirError::InvalidInput("the directory would exceed 4 GiB".into());
+        let mut offsets = Vec::with_capacity(flat.len());
+        let mut pos = first_item;
+        for r in &flat {
+            offsets.push(u32::try_from(pos).map_err(|_| too_large())?);
+            pos += 8 + LINKS_LEN + r.len;
+        }
+        let offset_of = |i: Option<usize>| i.and_then(|i| offsets.get(i).copied()).unwrap_or(0);
+        let seq_len = u32::try_from(pos - first_item).map_err(|_| too_large())?;
+
+        let mut head = Vec::with_capacity(first_item);
+        head.resize(PREAMBLE_LEN, 0);
+        head.extend_from_slice(b"DICM");
+        head.extend(meta);
+        head.extend(file_set_id);
+        let first = offset_of(root_indices.first().copied());
+        let last = offset_of(root_indices.last().copied());
+        head.extend(element(0x0004, 0x1200, b"UL", &first.to_le_bytes()));
+        head.extend(element(0x0004, 0x1202, b"UL", &last.to_le_bytes()));
+        head.extend(element(0x0004, 0x1212, b"US", &0u16.to_le_bytes()));
+        put_tag(&mut head, 0x0004, 0x1220);
+        head.extend_from_slice(b"SQ\0\0");
+        head.extend_from_slice(&seq_len.to_le_bytes());
+        debug_assert_eq!(head.len(), first_item);
+        Ok(Layout {
+            flat,
+            offsets,
+            head,
+            end: pos,
+        })
+    }
+
+    /// Bytes of the whole file.
+    pub fn len(&self) -> usize {
+        self.end
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == 0
+    }
+
+    /// Pass 2: encode, with the links filled in.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let offset_of =
+            |i: Option<usize>| i.and_then(|i| self.offsets.get(i).copied()).unwrap_or(0);
+        w.write_all(&self.head)?;
+        let mut item = Vec::new();
+        for r in &self.flat {
+            let body = r.body.encode();
+            debug_assert_eq!(body.len(), r.len);
+            // Sizes were checked against 4 GiB when laid out.
+            let item_len = (LINKS_LEN + body.len()) as u32;
+            item.clear();
+            put_tag(&mut item, 0xFFFE, 0xE000);
+            item.extend_from_slice(&item_len.to_le_bytes());
+            item.extend(element(
+                0x0004,
+                0x1400,
+                b"UL",
+                &offset_of(r.next).to_le_bytes(),
+            ));
+            item.extend(element(0x0004, 0x1410, b"US", &0xFFFFu16.to_le_bytes()));
+            item.extend(element(
+                0x0004,
+                0x1420,
+                b"UL",
+                &offset_of(r.lower).to_le_bytes(),
+            ));
+            item.extend_from_slice(&body);
+            w.write_all(&item)?;
+        }
+        Ok(())
+    }
 }
 
 /// Reject what would make a DICOMDIR that points nowhere: empty UIDs and File IDs that are not
@@ -125,29 +159,17 @@ fn validate(fs: &FileSet) -> Result<(), DicomDirError> {
                     ));
                 }
                 for i in &se.instances {
-                    let name = i.file_id.join("\\");
-                    if i.file_id.is_empty() || i.file_id.len() > 8 {
-                        return bad(format!("file ID '{name}' must have 1 to 8 components"));
-                    }
-                    if let Some(c) = i.file_id.iter().find(|c| {
-                        c.is_empty()
-                            || c.len() > 8
-                            || !c
-                                .bytes()
-                                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                    }) {
-                        return bad(format!(
-                            "file ID '{name}': component '{c}' is not 1 to 8 characters of A-Z, 0-9 and _"
-                        ));
-                    }
                     for (what, uid) in [
-                        ("SOP Instance UID", &i.sop_instance_uid),
+                        ("SOP Instance UID", i.sop_instance_uid.as_str()),
                         ("SOP Class UID", &i.sop_class_uid),
                         ("Transfer Syntax UID", &i.transfer_syntax_uid),
                     ] {
                         let uid = clean_uid(uid);
                         if uid.is_empty() || uid.len() > 64 {
-                            return bad(format!("file {name} has an empty or over-long {what}"));
+                            return bad(format!(
+                                "file {} has an empty or over-long {what}",
+                                i.file_id.joined('\\')
+                            ));
                         }
                     }
                 }
@@ -157,18 +179,39 @@ fn validate(fs: &FileSet) -> Result<(), DicomDirError> {
     Ok(())
 }
 
-struct Node {
-    body: Vec<u8>,
-    children: Vec<Node>,
+/// What a record says, encoded only when needed (twice: once for its size, once for good).
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Patient(&'a super::DirPatient),
+    Study(&'a super::DirStudy),
+    Series(&'a super::DirSeries),
+    Instance(&'static str, &'a super::DirInstance),
 }
 
-struct FlatRecord {
-    body: Vec<u8>,
+impl Body<'_> {
+    fn encode(self) -> Vec<u8> {
+        match self {
+            Body::Patient(p) => patient_body(p),
+            Body::Study(s) => study_body(s),
+            Body::Series(s) => series_body(s),
+            Body::Instance(record_type, i) => instance_body(record_type, i),
+        }
+    }
+}
+
+struct Node<'a> {
+    body: Body<'a>,
+    children: Vec<Node<'a>>,
+}
+
+struct FlatRecord<'a> {
+    body: Body<'a>,
+    len: usize,
     next: Option<usize>,
     lower: Option<usize>,
 }
 
-fn build_tree(fs: &FileSet) -> Vec<Node> {
+fn build_tree(fs: &FileSet) -> Vec<Node<'_>> {
     let mut root_level = Vec::new();
     let mut patients = Vec::new();
     for p in &fs.patients {
@@ -180,7 +223,7 @@ fn build_tree(fs: &FileSet) -> Vec<Node> {
                 for i in &se.instances {
                     let record_type = record_type_for_sop_class(&i.sop_class_uid);
                     let node = Node {
-                        body: instance_body(record_type, i),
+                        body: Body::Instance(record_type, i),
                         children: Vec::new(),
                     };
                     if is_root_level_record(record_type) {
@@ -191,21 +234,21 @@ fn build_tree(fs: &FileSet) -> Vec<Node> {
                 }
                 if !leaves.is_empty() {
                     series.push(Node {
-                        body: series_body(se),
+                        body: Body::Series(se),
                         children: leaves,
                     });
                 }
             }
             if !series.is_empty() {
                 studies.push(Node {
-                    body: study_body(st),
+                    body: Body::Study(st),
                     children: series,
                 });
             }
         }
         if !studies.is_empty() {
             patients.push(Node {
-                body: patient_body(p),
+                body: Body::Patient(p),
                 children: studies,
             });
         }
@@ -215,12 +258,13 @@ fn build_tree(fs: &FileSet) -> Vec<Node> {
 }
 
 /// Append `nodes` (one directory entity) to `flat` in pre-order; returns their indices.
-fn flatten(nodes: Vec<Node>, flat: &mut Vec<FlatRecord>) -> Vec<usize> {
+fn flatten<'a>(nodes: Vec<Node<'a>>, flat: &mut Vec<FlatRecord<'a>>) -> Vec<usize> {
     let mut indices = Vec::with_capacity(nodes.len());
     for node in nodes {
         let me = flat.len();
         flat.push(FlatRecord {
             body: node.body,
+            len: node.body.encode().len(),
             next: None,
             lower: None,
         });
@@ -315,7 +359,7 @@ fn instance_body(record_type_value: &str, i: &super::DirInstance) -> Vec<u8> {
         0x0004,
         0x1500,
         b"CS",
-        &text(&i.file_id.join("\\"), 8 * 9, b' '),
+        &text(&i.file_id.joined('\\'), 8 * 9, b' '),
     ));
     b.extend(element(0x0004, 0x1510, b"UI", &uid(&i.sop_class_uid)));
     b.extend(element(0x0004, 0x1511, b"UI", &uid(&i.sop_instance_uid)));
@@ -387,9 +431,9 @@ fn media_storage_instance_uid(fs: &FileSet) -> String {
                 }
                 put(&format!("{:?}", se.series_number));
                 for i in &se.instances {
-                    put(&i.file_id.join("\\"));
+                    put(&i.file_id.joined('\\'));
                     for s in [
-                        &i.sop_class_uid,
+                        &*i.sop_class_uid,
                         &i.sop_instance_uid,
                         &i.transfer_syntax_uid,
                     ] {

@@ -34,7 +34,7 @@ const WORTHWHILE: u64 = 20;
 /// One instance to copy.
 pub(super) struct Job<'a> {
     pub placed: &'a Placed<'a>,
-    pub name: String,
+    pub name: &'a str,
     /// A Part 10 header to put before a source that lacks one (empty for most).
     pub prefix: Vec<u8>,
     /// How to write the entry.
@@ -196,7 +196,7 @@ fn prepare(job: &Job<'_>) -> Prepared {
     };
     let size = (job.prefix.len() + bytes.len()) as u64;
     let build = |options: SimpleFileOptions| -> io::Result<zip::write::PreparedZipFile> {
-        let mut b = ZipFileBuilder::new(&job.name, options).map_err(io::Error::other)?;
+        let mut b = ZipFileBuilder::new(job.name, options).map_err(io::Error::other)?;
         b.write_all(&job.prefix)?;
         b.write_all(&bytes)?;
         b.finish().map_err(io::Error::other)
@@ -304,7 +304,7 @@ fn stream<W: Write + Seek>(
         Ok(f) => f,
         Err(e) => return Ok(Err(format!("it can no longer be read: {e}"))),
     };
-    zip.start_file(job.name.as_str(), job.options)?;
+    zip.start_file(job.name, job.options)?;
     let write_err = |source| PackError::Io {
         context: "writing the package".into(),
         source,
@@ -365,7 +365,7 @@ mod tests {
             .compression_method(zip::CompressionMethod::Stored);
         let job = super::Job {
             placed: &placed[0],
-            name: "DICOM/I1".into(),
+            name: "DICOM/I1",
             prefix: Vec::new(),
             options: opts,
             stored: None,
@@ -381,7 +381,7 @@ mod tests {
         bytes[last] ^= 0xFF;
         std::fs::write(&input, &bytes).unwrap();
         let job2 = super::Job {
-            name: "DICOM/I2".into(),
+            name: "DICOM/I2",
             ..job
         };
         let reason = super::stream(&mut zip, &job2, crc).unwrap().unwrap_err();

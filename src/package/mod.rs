@@ -19,6 +19,7 @@ use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
 use crate::preflight::SourceFormat;
 use crate::scan::{self, Instance, Unused};
+use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Seek, Write};
 use std::path::PathBuf;
@@ -168,7 +169,8 @@ pub fn write(
             .map_err(io_err("cannot write"))?,
     );
     let mut listed: Vec<(String, Digest)> = Vec::new();
-    let mut entries = Vec::new();
+    // What was packed: (instance, entry digest, source digest, entry size).
+    let mut entries: Vec<(&Placed, Digest, Digest, u64)> = Vec::new();
     let mut failed = Vec::new();
     let mut packed: BTreeSet<&str> = BTreeSet::new();
 
@@ -181,7 +183,7 @@ pub fn write(
         let stored = entry_options(stamp, CompressionMethod::Stored, opts.compression, size);
         jobs.push(copy::Job {
             placed: p,
-            name: p.file_id.to_string(),
+            name: p.file_id.as_str(),
             prefix,
             options: if deflate {
                 entry_options(stamp, CompressionMethod::Deflated, opts.compression, size)
@@ -207,8 +209,8 @@ pub fn write(
                 source,
                 size,
             } => {
-                listed.push((job.name.clone(), digest));
-                entries.push(instance_entry(job.placed, digest, source, size));
+                listed.push((job.name.to_string(), digest));
+                entries.push((job.placed, digest, source, size));
                 packed.insert(inst.object.attrs.sop_instance_uid.as_str());
             }
             copy::Outcome::LeftOut(reason) => failed.push(Unused {
@@ -222,16 +224,18 @@ pub fn write(
     }
 
     let fileset = file_set(catalog, &placed, &packed);
-    let dicomdir_bytes =
-        dicomdir::write(&fileset).map_err(|e| PackError::DicomDir(e.to_string()))?;
-    add_bytes(
+    let dicomdir =
+        dicomdir::Layout::new(&fileset).map_err(|e| PackError::DicomDir(e.to_string()))?;
+    add_streamed(
         &mut zip,
         "DICOMDIR",
-        &dicomdir_bytes,
         stamp,
         opts.compression,
         &mut listed,
+        |w| dicomdir.write_to(w),
     )?;
+    drop(dicomdir);
+    drop(fileset);
 
     let mut warnings = notes.warnings;
     let visuals = if opts.thumbnails != Thumbnails::None {
@@ -264,7 +268,7 @@ pub fn write(
         }
     }
 
-    let summary = summarize(catalog, &packed, &entries);
+    let summary = summarize(catalog, &packed, entries.iter().map(|e| e.3));
     let readme = readme_text(&summary, visuals.is_some());
     add_bytes(
         &mut zip,
@@ -287,33 +291,33 @@ pub fn write(
         identities: notes.identities,
         left_out: notes.left_out,
         patients: manifest_tree(catalog, &packed),
-        instances: entries,
+        instances: manifest::SeqOf(|| {
+            entries
+                .iter()
+                .map(|&(placed, digest, source, size)| instance_entry(placed, digest, source, size))
+        }),
         skipped,
         ignored: notes.ignored,
         warnings,
     };
-    let manifest_json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| PackError::DicomDir(format!("manifest: {e}")))?;
-    add_bytes(
+    add_streamed(
         &mut zip,
         "MANIFEST.JSN",
-        &manifest_json,
         stamp,
         opts.compression,
         &mut listed,
+        |w| serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from),
     )?;
 
     listed.sort_by(|a, b| a.0.cmp(&b.0));
-    let sums = checksum::render_list(listed.iter().map(|(p, d)| (p.as_str(), *d)));
-    let fingerprint = Digest::of(sums.as_bytes());
     let mut unlisted = Vec::new();
-    add_bytes(
+    let fingerprint = add_streamed(
         &mut zip,
         "SHA256.TXT",
-        sums.as_bytes(),
         stamp,
         opts.compression,
         &mut unlisted,
+        |w| checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d))),
     )?;
 
     check_interrupted()?;
@@ -463,19 +467,61 @@ fn add_bytes<W: Write + Seek>(
     compression: Compression,
     listed: &mut Vec<(String, Digest)>,
 ) -> Result<(), PackError> {
+    add_streamed(zip, name, stamp, compression, listed, |w| {
+        w.write_all(bytes)
+    })?;
+    Ok(())
+}
+
+/// Adds an entry whose bytes `fill` writes, hashing them on the way: a manifest or checksum
+/// list of 100,000 lines goes to the archive without ever being held whole. Lists the entry and
+/// returns its digest. The package's own control files stay far below 4 GiB, so they are
+/// never written as ZIP64.
+fn add_streamed<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    name: &str,
+    stamp: zip::DateTime,
+    compression: Compression,
+    listed: &mut Vec<(String, Digest)>,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<Digest, PackError> {
+    struct Hashing<'z, W: Write + Seek> {
+        zip: &'z mut ZipWriter<W>,
+        hasher: Sha256,
+    }
+    impl<W: Write + Seek> Write for Hashing<'_, W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.zip.write(buf)?;
+            self.hasher.update(buf.get(..n).unwrap_or_default());
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.zip.flush()
+        }
+    }
     let method = if compression == Compression::None {
         CompressionMethod::Stored
     } else {
         CompressionMethod::Deflated
     };
-    zip.start_file(
-        name,
-        entry_options(stamp, method, compression, bytes.len() as u64),
-    )?;
-    zip.write_all(bytes)
+    zip.start_file(name, entry_options(stamp, method, compression, 0))?;
+    let mut out = io::BufWriter::with_capacity(
+        256 * 1024,
+        Hashing {
+            zip,
+            hasher: Sha256::new(),
+        },
+    );
+    fill(&mut out)
+        .and_then(|()| out.flush())
         .map_err(io_err("writing the package"))?;
-    listed.push((name.to_string(), Digest::of(bytes)));
-    Ok(())
+    let hashing = out.into_inner().map_err(|e| PackError::Io {
+        context: "writing the package".into(),
+        source: e.into_error(),
+    })?;
+    let digest = Digest::from_hasher(hashing.hasher);
+    listed.push((name.to_string(), digest));
+    Ok(digest)
 }
 
 /// What must go before a source's bytes so the package holds a correct PS3.10 file.
@@ -501,9 +547,9 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
         }
         SourceFormat::Headerless => {
             let meta = dicom_object::FileMetaTableBuilder::new()
-                .media_storage_sop_class_uid(o.attrs.sop_class_uid.as_str())
+                .media_storage_sop_class_uid(&*o.attrs.sop_class_uid)
                 .media_storage_sop_instance_uid(o.attrs.sop_instance_uid.as_str())
-                .transfer_syntax(o.transfer_syntax_uid.as_str())
+                .transfer_syntax(&*o.transfer_syntax_uid)
                 .implementation_class_uid(dicomdir::IMPLEMENTATION_CLASS_UID)
                 .implementation_version_name(dicomdir::IMPLEMENTATION_VERSION_NAME)
                 .build()
@@ -522,10 +568,10 @@ fn instance_entry(p: &Placed<'_>, digest: Digest, source: Digest, size: u64) -> 
     InstanceEntry {
         path: p.file_id.to_string(),
         sop_instance_uid: o.attrs.sop_instance_uid.clone(),
-        sop_class_uid: o.attrs.sop_class_uid.clone(),
-        study_instance_uid: o.attrs.study_instance_uid.clone(),
-        series_instance_uid: o.attrs.series_instance_uid.clone(),
-        transfer_syntax_uid: o.transfer_syntax_uid.clone(),
+        sop_class_uid: o.attrs.sop_class_uid.to_string(),
+        study_instance_uid: o.attrs.study.study_instance_uid.clone(),
+        series_instance_uid: o.attrs.series.series_instance_uid.clone(),
+        transfer_syntax_uid: o.transfer_syntax_uid.to_string(),
         size,
         sha256: digest,
         source: SourceEntry {
@@ -562,7 +608,7 @@ fn file_set(catalog: &Catalog, placed: &[Placed<'_>], packed: &BTreeSet<&str>) -
                         let uid = o.attrs.sop_instance_uid.as_str();
                         let file_id = file_ids.get(uid).filter(|_| packed.contains(uid))?;
                         Some(DirInstance {
-                            file_id: file_id.components().to_vec(),
+                            file_id: (*file_id).clone(),
                             sop_class_uid: o.attrs.sop_class_uid.clone(),
                             sop_instance_uid: o.attrs.sop_instance_uid.clone(),
                             transfer_syntax_uid: o.transfer_syntax_uid.clone(),
@@ -608,10 +654,11 @@ fn file_set(catalog: &Catalog, placed: &[Placed<'_>], packed: &BTreeSet<&str>) -
     }
 }
 
+/// `sizes`: of each instance entry packed.
 fn summarize(
     catalog: &Catalog,
     packed: &BTreeSet<&str>,
-    entries: &[InstanceEntry],
+    sizes: impl ExactSizeIterator<Item = u64>,
 ) -> manifest::Summary {
     let has = |se: &crate::catalog::Series| {
         se.instances
@@ -629,8 +676,8 @@ fn summarize(
             .filter(|(_, st)| st.series.iter().any(has))
             .count(),
         series: catalog.series().filter(|(_, _, se)| has(se)).count(),
-        instances: entries.len(),
-        bytes: entries.iter().map(|e| e.size).sum(),
+        instances: sizes.len(),
+        bytes: sizes.sum(),
     }
 }
 

@@ -49,7 +49,7 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
     let documents = series
         .instances
         .iter()
-        .filter(|i| i.object.attrs.sop_class_uid == ENCAPSULATED_PDF)
+        .filter(|i| &*i.object.attrs.sop_class_uid == ENCAPSULATED_PDF)
         .filter_map(|i| encapsulated_document(i).ok())
         .collect();
     let (jpeg, placeholder_reason, failed) = match representative(series) {
