@@ -49,30 +49,32 @@ unsafe fn place(raw: *mut u8, layout: Layout) -> *mut u8 {
     }
 }
 
+/// A block for `layout` from `get` (System's `alloc` or `alloc_zeroed`).
+///
+/// # Safety
+/// As for [`GlobalAlloc::alloc`]: `layout` has a nonzero size.
+unsafe fn make(layout: Layout, get: unsafe fn(&System, Layout) -> *mut u8) -> *mut u8 {
+    if layout.align() <= MALLOC_ALIGN {
+        // SAFETY: the caller's layout, unchanged.
+        return unsafe { get(&System, layout) };
+    }
+    match block(layout) {
+        // SAFETY: a fresh block of the size `place` needs.
+        Some(b) => unsafe { place(get(&System, b), layout) },
+        None => std::ptr::null_mut(),
+    }
+}
+
 // SAFETY: every block comes from `System` and goes back to it with the layout it was made with.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
-            // SAFETY: the caller's layout, unchanged.
-            return unsafe { System.alloc(layout) };
-        }
-        match block(layout) {
-            // SAFETY: a fresh block of the size `place` needs.
-            Some(b) => unsafe { place(System.alloc(b), layout) },
-            None => std::ptr::null_mut(),
-        }
+        // SAFETY: the caller's promises for `alloc`, passed on.
+        unsafe { make(layout, <System as GlobalAlloc>::alloc) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
-            // SAFETY: the caller's layout, unchanged.
-            return unsafe { System.alloc_zeroed(layout) };
-        }
-        match block(layout) {
-            // SAFETY: a fresh block of the size `place` needs.
-            Some(b) => unsafe { place(System.alloc_zeroed(b), layout) },
-            None => std::ptr::null_mut(),
-        }
+        // SAFETY: the caller's promises for `alloc_zeroed`, passed on.
+        unsafe { make(layout, <System as GlobalAlloc>::alloc_zeroed) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

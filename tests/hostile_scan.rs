@@ -541,13 +541,7 @@ fn hostile_cli_stdout_closed_early() {
 /// still cannot hurt the machine), peak RSS must stay under 512 MiB. Needs GNU time.
 #[test]
 fn hostile_scan_peak_rss() {
-    if !Path::new("/usr/bin/time").exists() {
-        let msg = "/usr/bin/time (GNU time) missing: the peak-RSS check was NOT run";
-        assert!(
-            std::env::var("DICOMPACK_REQUIRE_INTEROP").as_deref() != Ok("1"),
-            "{msg} (DICOMPACK_REQUIRE_INTEROP=1)"
-        );
-        eprintln!("!!! SKIPPED: {msg}");
+    if !gnu_time_or_skip("the peak-RSS check") {
         return;
     }
     const BUDGET_KIB: u64 = 512 * 1024;

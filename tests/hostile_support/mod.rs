@@ -235,6 +235,21 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Whether GNU time is there to measure peak RSS. When it is not, `check` is skipped with a
+/// loud message, or fails under `DICOMPACK_REQUIRE_INTEROP=1` (CI installs it).
+pub fn gnu_time_or_skip(check: &str) -> bool {
+    if Path::new("/usr/bin/time").exists() {
+        return true;
+    }
+    let msg = format!("/usr/bin/time (GNU time) missing: {check} was NOT run");
+    assert!(
+        std::env::var("DICOMPACK_REQUIRE_INTEROP").as_deref() != Ok("1"),
+        "{msg} (DICOMPACK_REQUIRE_INTEROP=1)"
+    );
+    eprintln!("!!! SKIPPED: {msg}");
+    false
+}
+
 /// Peak resident set size in KiB written by GNU time (`/usr/bin/time -f %M -o FILE`).
 pub fn peak_rss_kib(file: &Path) -> Option<u64> {
     std::fs::read_to_string(file)
