@@ -13,6 +13,7 @@ mod hostile_support;
 
 use hostile_support::*;
 use std::path::Path;
+use std::time::Duration;
 
 const FEW: usize = 400;
 const MANY: usize = 4000;
@@ -47,7 +48,8 @@ fn make_copies(dir: &Path, count: usize) {
 /// Peak RSS in KiB of `dicompack ARGS`, which must exit with `code`.
 fn peak(cwd: &Path, args: &[&str], code: i32, name: &str) -> u64 {
     let rss = cwd.join(format!("{name}.rss"));
-    let mut run = Run::new(cwd, args);
+    // This test is about memory: a debug build on a busy machine gets all the time it needs.
+    let mut run = Run::new(cwd, args).timeout(Duration::from_secs(300));
     run.rss_file = Some(rss.clone());
     let out = run.go();
     assert!(

@@ -231,6 +231,7 @@ pub fn write(
         "DICOMDIR",
         stamp,
         opts.compression,
+        dicomdir.len() as u64,
         &mut listed,
         |w| dicomdir.write_to(w),
     )?;
@@ -305,6 +306,7 @@ pub fn write(
         "MANIFEST.JSN",
         stamp,
         opts.compression,
+        0,
         &mut listed,
         |w| serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from),
     )?;
@@ -316,6 +318,7 @@ pub fn write(
         "SHA256.TXT",
         stamp,
         opts.compression,
+        0,
         &mut unlisted,
         |w| checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d))),
     )?;
@@ -467,7 +470,8 @@ fn add_bytes<W: Write + Seek>(
     compression: Compression,
     listed: &mut Vec<(String, Digest)>,
 ) -> Result<(), PackError> {
-    add_streamed(zip, name, stamp, compression, listed, |w| {
+    let size = bytes.len() as u64;
+    add_streamed(zip, name, stamp, compression, size, listed, |w| {
         w.write_all(bytes)
     })?;
     Ok(())
@@ -475,13 +479,14 @@ fn add_bytes<W: Write + Seek>(
 
 /// Adds an entry whose bytes `fill` writes, hashing them on the way: a manifest or checksum
 /// list of 100,000 lines goes to the archive without ever being held whole. Lists the entry and
-/// returns its digest. The package's own control files stay far below 4 GiB, so they are
-/// never written as ZIP64.
+/// returns its digest. `size` is what is known in advance (0 for a control file, far below the
+/// 4 GiB where ZIP64 must be chosen before writing).
 fn add_streamed<W: Write + Seek>(
     zip: &mut ZipWriter<W>,
     name: &str,
     stamp: zip::DateTime,
     compression: Compression,
+    size: u64,
     listed: &mut Vec<(String, Digest)>,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<Digest, PackError> {
@@ -504,7 +509,7 @@ fn add_streamed<W: Write + Seek>(
     } else {
         CompressionMethod::Deflated
     };
-    zip.start_file(name, entry_options(stamp, method, compression, 0))?;
+    zip.start_file(name, entry_options(stamp, method, compression, size))?;
     let mut out = io::BufWriter::with_capacity(
         256 * 1024,
         Hashing {
