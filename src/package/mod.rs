@@ -162,13 +162,17 @@ pub fn write(
 
     let placed = layout::place(catalog)?;
     let stamp = zip_time(opts.source_date_epoch);
-    let mut zip = ZipWriter::new(
-        temp.as_file()
-            .try_clone()
-            .and_then(write_behind::WriteBehind::new)
-            .map_err(io_err("cannot write"))?,
-    );
-    let mut listed: Vec<(String, Digest)> = Vec::new();
+    let mut archive = Archive {
+        zip: ZipWriter::new(
+            temp.as_file()
+                .try_clone()
+                .and_then(write_behind::WriteBehind::new)
+                .map_err(io_err("cannot write"))?,
+        ),
+        stamp,
+        compression: opts.compression,
+        listed: Vec::new(),
+    };
     // What was packed: (instance, entry digest, source digest, entry size).
     let mut entries: Vec<(&Placed, Digest, Digest, u64)> = Vec::new();
     let mut failed = Vec::new();
@@ -193,7 +197,7 @@ pub fn write(
             stored: deflate.then_some(stored),
         });
     }
-    let outcomes = copy::copy_all(&mut zip, &jobs, tick).map_err(|e| match e {
+    let outcomes = copy::copy_all(&mut archive.zip, &jobs, tick).map_err(|e| match e {
         PackError::Io { source, .. } => PackError::Io {
             context: format!("writing the package in {}", dir.display()),
             source,
@@ -209,7 +213,7 @@ pub fn write(
                 source,
                 size,
             } => {
-                listed.push((job.name.to_string(), digest));
+                archive.listed.push((job.name.to_string(), digest));
                 entries.push((job.placed, digest, source, size));
                 packed.insert(inst.object.attrs.sop_instance_uid.as_str());
             }
@@ -226,22 +230,14 @@ pub fn write(
     let fileset = file_set(catalog, &placed, &packed);
     let dicomdir =
         dicomdir::Layout::new(&fileset).map_err(|e| PackError::DicomDir(e.to_string()))?;
-    add_streamed(
-        &mut zip,
-        "DICOMDIR",
-        stamp,
-        opts.compression,
-        dicomdir.len() as u64,
-        &mut listed,
-        |w| dicomdir.write_to(w),
-    )?;
+    archive.add_streamed("DICOMDIR", dicomdir.len() as u64, |w| dicomdir.write_to(w))?;
     drop(dicomdir);
     drop(fileset);
 
     let mut warnings = notes.warnings;
     let visuals = if opts.thumbnails != Thumbnails::None {
         let all = opts.thumbnails == Thumbnails::All;
-        let v = write_visuals(&mut zip, catalog, stamp, opts.compression, all, &mut listed)?;
+        let v = write_visuals(&mut archive, catalog, all)?;
         warnings.extend(v.failures.iter().cloned());
         Some(v)
     } else {
@@ -258,27 +254,13 @@ pub fn write(
             created: &created,
         };
         for (path, html) in pages::render_pages(&ctx) {
-            add_bytes(
-                &mut zip,
-                &path,
-                html.as_bytes(),
-                stamp,
-                opts.compression,
-                &mut listed,
-            )?;
+            archive.add_bytes(&path, html.as_bytes())?;
         }
     }
 
     let summary = summarize(catalog, &packed, entries.iter().map(|e| e.3));
     let readme = readme_text(&summary, visuals.is_some());
-    add_bytes(
-        &mut zip,
-        "README.TXT",
-        readme.as_bytes(),
-        stamp,
-        opts.compression,
-        &mut listed,
-    )?;
+    archive.add_bytes("README.TXT", readme.as_bytes())?;
 
     let mut skipped = notes.skipped;
     skipped.extend(failed.iter().cloned());
@@ -301,30 +283,20 @@ pub fn write(
         ignored: notes.ignored,
         warnings,
     };
-    add_streamed(
-        &mut zip,
-        "MANIFEST.JSN",
-        stamp,
-        opts.compression,
-        0,
-        &mut listed,
-        |w| serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from),
-    )?;
+    archive.add_streamed("MANIFEST.JSN", 0, |w| {
+        serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
+    })?;
 
+    // The checksum list lists every entry but itself.
+    let mut listed = std::mem::take(&mut archive.listed);
     listed.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut unlisted = Vec::new();
-    let fingerprint = add_streamed(
-        &mut zip,
-        "SHA256.TXT",
-        stamp,
-        opts.compression,
-        0,
-        &mut unlisted,
-        |w| checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d))),
-    )?;
+    let fingerprint = archive.add_streamed("SHA256.TXT", 0, |w| {
+        checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d)))
+    })?;
 
     check_interrupted()?;
-    let file = zip
+    let file = archive
+        .zip
         .finish()?
         .finish()
         .map_err(io_err("cannot flush the package to disk"))?;
@@ -363,12 +335,9 @@ struct Visuals {
 /// Renders one thumbnail per series (in parallel) and writes it, with any PDF report, under
 /// the study's folder in IHE_PDI/.
 fn write_visuals<W: Write + Seek>(
-    zip: &mut ZipWriter<W>,
+    archive: &mut Archive<W>,
     catalog: &Catalog,
-    stamp: zip::DateTime,
-    compression: Compression,
     all: bool,
-    listed: &mut Vec<(String, Digest)>,
 ) -> Result<Visuals, PackError> {
     let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
     let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> = rendered
@@ -391,12 +360,12 @@ fn write_visuals<W: Write + Seek>(
             };
             let thumb = format!("{folder}/{}.JPG", layout::counter('T', ri)?);
             // JPEG does not deflate: store it.
-            add_bytes(zip, &thumb, &r.jpeg, stamp, Compression::None, listed)?;
+            archive.add_stored(&thumb, &r.jpeg)?;
             let mut documents = Vec::new();
             for pdf in &r.documents {
                 let name = format!("{folder}/{}.PDF", layout::counter('D', document_count)?);
                 document_count += 1;
-                add_bytes(zip, &name, pdf, stamp, compression, listed)?;
+                archive.add_bytes(&name, pdf)?;
                 documents.push(name);
             }
             match &r.placeholder_reason {
@@ -418,7 +387,7 @@ fn write_visuals<W: Write + Seek>(
                 let dir = format!("{folder}/{}", layout::counter('T', ri)?);
                 for (ii, jpeg) in tiles.into_iter().enumerate() {
                     let name = format!("{dir}/{}.JPG", layout::counter('I', ii)?);
-                    add_bytes(zip, &name, &jpeg, stamp, Compression::None, listed)?;
+                    archive.add_stored(&name, &jpeg)?;
                     images.push(name);
                 }
             }
@@ -462,71 +431,91 @@ fn entry_options(
     }
 }
 
-fn add_bytes<W: Write + Seek>(
-    zip: &mut ZipWriter<W>,
-    name: &str,
-    bytes: &[u8],
+/// The package archive being written, with what its entries share: the time stamp, the
+/// compression, and the list of entries with their digests that SHA256.TXT is made of.
+struct Archive<W: Write + Seek> {
+    zip: ZipWriter<W>,
     stamp: zip::DateTime,
     compression: Compression,
-    listed: &mut Vec<(String, Digest)>,
-) -> Result<(), PackError> {
-    let size = bytes.len() as u64;
-    add_streamed(zip, name, stamp, compression, size, listed, |w| {
-        w.write_all(bytes)
-    })?;
-    Ok(())
+    listed: Vec<(String, Digest)>,
 }
 
-/// Adds an entry whose bytes `fill` writes, hashing them on the way: a manifest or checksum
-/// list of 100,000 lines goes to the archive without ever being held whole. Lists the entry and
-/// returns its digest. `size` is what is known in advance (0 for a control file, far below the
-/// 4 GiB where ZIP64 must be chosen before writing).
-fn add_streamed<W: Write + Seek>(
-    zip: &mut ZipWriter<W>,
-    name: &str,
-    stamp: zip::DateTime,
-    compression: Compression,
-    size: u64,
-    listed: &mut Vec<(String, Digest)>,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<Digest, PackError> {
-    struct Hashing<'z, W: Write + Seek> {
-        zip: &'z mut ZipWriter<W>,
-        hasher: Sha256,
+impl<W: Write + Seek> Archive<W> {
+    fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackError> {
+        self.add(name, self.compression, bytes.len() as u64, |w| {
+            w.write_all(bytes)
+        })?;
+        Ok(())
     }
-    impl<W: Write + Seek> Write for Hashing<'_, W> {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let n = self.zip.write(buf)?;
-            self.hasher.update(buf.get(..n).unwrap_or_default());
-            Ok(n)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            self.zip.flush()
-        }
+
+    /// For what does not deflate (JPEG).
+    fn add_stored(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackError> {
+        self.add(name, Compression::None, bytes.len() as u64, |w| {
+            w.write_all(bytes)
+        })?;
+        Ok(())
     }
-    let method = if compression == Compression::None {
-        CompressionMethod::Stored
-    } else {
-        CompressionMethod::Deflated
-    };
-    zip.start_file(name, entry_options(stamp, method, compression, size))?;
-    let mut out = io::BufWriter::with_capacity(
-        256 * 1024,
-        Hashing {
-            zip,
-            hasher: Sha256::new(),
-        },
-    );
-    fill(&mut out)
-        .and_then(|()| out.flush())
-        .map_err(io_err("writing the package"))?;
-    let hashing = out.into_inner().map_err(|e| PackError::Io {
-        context: "writing the package".into(),
-        source: e.into_error(),
-    })?;
-    let digest = Digest::from_hasher(hashing.hasher);
-    listed.push((name.to_string(), digest));
-    Ok(digest)
+
+    /// Adds an entry whose bytes `fill` writes: a manifest or checksum list of 100,000 lines
+    /// goes to the archive without ever being held whole. Returns its digest. `size` is what is
+    /// known in advance (0 for a control file, far below the 4 GiB where ZIP64 must be chosen
+    /// before writing).
+    fn add_streamed(
+        &mut self,
+        name: &str,
+        size: u64,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<Digest, PackError> {
+        self.add(name, self.compression, size, fill)
+    }
+
+    /// Writes an entry through a hashing writer and lists it.
+    fn add(
+        &mut self,
+        name: &str,
+        compression: Compression,
+        size: u64,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<Digest, PackError> {
+        struct Hashing<'z, W: Write + Seek> {
+            zip: &'z mut ZipWriter<W>,
+            hasher: Sha256,
+        }
+        impl<W: Write + Seek> Write for Hashing<'_, W> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = self.zip.write(buf)?;
+                self.hasher.update(buf.get(..n).unwrap_or_default());
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.zip.flush()
+            }
+        }
+        let method = if compression == Compression::None {
+            CompressionMethod::Stored
+        } else {
+            CompressionMethod::Deflated
+        };
+        self.zip
+            .start_file(name, entry_options(self.stamp, method, compression, size))?;
+        let mut out = io::BufWriter::with_capacity(
+            256 * 1024,
+            Hashing {
+                zip: &mut self.zip,
+                hasher: Sha256::new(),
+            },
+        );
+        fill(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(io_err("writing the package"))?;
+        let hashing = out.into_inner().map_err(|e| PackError::Io {
+            context: "writing the package".into(),
+            source: e.into_error(),
+        })?;
+        let digest = Digest::from_hasher(hashing.hasher);
+        self.listed.push((name.to_string(), digest));
+        Ok(digest)
+    }
 }
 
 /// What must go before a source's bytes so the package holds a correct PS3.10 file.
