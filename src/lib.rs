@@ -21,6 +21,7 @@
 pub mod alloc; // the process allocator: the system one, over-aligned blocks cut by hand
 pub mod catalog; // instances → Patient ▸ Study ▸ Series ▸ Instance, duplicates, conflicts
 pub mod checksum; // SHA-256 helpers and the `sha256sum -c` list format
+pub mod dicom; // the byte layer: element headers, the capped walker, transfer syntaxes, pixel location
 pub mod dicomdir; // DICOMDIR (PS3.3 Annex F) reader and writer, by hand: dicom-rs has none
 pub mod discover; // inputs → candidate files, junk ignored by content, DICOMDIR hints
 pub mod extract; // verified package → folder: safe names, no links followed, temp then rename
@@ -28,7 +29,6 @@ pub mod layout; // catalog → PS3.10 file IDs with no patient data in any path
 pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
 pub mod package; // layout + files → the ZIP transfer package, temp name then rename
 pub mod pages; // INDEX.HTM and the study pages: plain XHTML + JPEG, no script
-pub mod preflight; // byte-level walk of a DICOM stream: format, meta, capped lengths
 pub mod render; // one representative frame per series → thumbnail
 pub mod report; // plain-words text for people: the tree, the skipped files, the summary
 pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256

@@ -3,7 +3,7 @@
 //! `verify` reads it only to cross-check; the truth is in the files and the DICOMDIR.
 
 use crate::checksum::Digest;
-use crate::preflight::SourceFormat;
+use crate::dicom::SourceFormat;
 use crate::scan::Unused;
 use serde::{Deserialize, Serialize, Serializer};
 

@@ -257,7 +257,7 @@ struct SeriesJson<'a> {
 
 #[derive(Serialize)]
 struct InstanceJson<'a> {
-    format: crate::preflight::SourceFormat,
+    format: crate::dicom::SourceFormat,
     frames: u32,
     instance_number: Option<i32>,
     path: &'a std::path::Path,

@@ -1,7 +1,7 @@
 //! Scan stage: one candidate file → an [`Instance`], a directory file, or a reason it is not used.
 //!
 //! A file is read front to back, once. The first bytes are kept (growing only as far as the
-//! header needs, with a hard cap), checked by [`preflight`], and only then parsed by
+//! header needs, with a hard cap), checked by the byte layer ([`crate::dicom`]), and only then parsed by
 //! dicom-object, up to Pixel Data. The pixel data is checked for completeness. Nothing is ever
 //! allocated from a length the file claims.
 //!
@@ -11,7 +11,10 @@
 //! package writer's copy is the one pass that reads and hashes the bulk.
 
 use crate::checksum::Digest;
-use crate::preflight::{self, Detected, Encoding, Malformed, PixelDataCheck, SourceFormat, Walk};
+use crate::dicom::{
+    self, Detected, Encoding, Layout, Malformed, PixelDataCheck, PixelKind, PixelLocation,
+    PixelValue, SourceFormat, TransferSyntax, Walk, Walked,
+};
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -35,7 +38,7 @@ pub const HEAD_MAX: usize = 64 * 1024 * 1024;
 /// Inflated deflate-encoded datasets are cut off here before their header must have ended.
 const INFLATE_MAX: u64 = HEAD_MAX as u64;
 
-pub const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
+pub use dicom_dictionary_std::uids::MEDIA_STORAGE_DIRECTORY_STORAGE as MEDIA_STORAGE_DIRECTORY;
 
 /// Patient-level attributes (PS3.3 C.7.1.1). Text is trimmed; absent is "".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
@@ -135,6 +138,9 @@ pub struct Object {
     pub attrs: Attributes,
     /// Things worth knowing that do not stop the object from being used.
     pub warnings: Vec<String>,
+    /// Where its pixel data and image attributes lie, for render.
+    #[serde(skip)]
+    pub layout: Layout,
 }
 
 /// What a stream holds.
@@ -251,11 +257,7 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
             dataset_start,
         ),
         Detected::Headerless { encoding } => {
-            let ts = match (encoding.explicit_vr, encoding.little_endian) {
-                (false, _) => preflight::IMPLICIT_VR_LE,
-                (true, true) => preflight::EXPLICIT_VR_LE,
-                (true, false) => preflight::EXPLICIT_VR_BE,
-            };
+            let ts = TransferSyntax::uid_for_encoding(encoding);
             (
                 SourceFormat::Headerless,
                 ts.to_string(),
@@ -266,10 +268,11 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
         }
     };
     check_transfer_syntax(&ts)?;
-    let encoding = Encoding::for_transfer_syntax(&ts);
+    let syntax = TransferSyntax::of(&ts);
+    let encoding = syntax.encoding;
     let mut warnings = Vec::new();
 
-    let (obj, has_pixel_data) = if encoding.deflated {
+    let (obj, layout) = if syntax.deflated {
         // Deflated data cannot be walked in place: read it all (bounded), inflate (bounded).
         stream.fill(&mut head, HEAD_MAX.min(len as usize))?;
         if (head.len() as u64) < len {
@@ -278,29 +281,21 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
             ));
         }
         let inflated = inflate_bounded(head.get(dataset_start..).unwrap_or_default())?;
-        let parsed = parse_header(&inflated, 0, Encoding::EXPLICIT_LE, inflated.len() as u64)?;
+        let parsed = parse_header(&inflated, Encoding::ExplicitLe)?;
         stream.finish(len, None)?;
         parsed
     } else {
-        let (header_end, pixel, unparseable, encoding) = match walk_with_room(
-            &mut stream,
-            &mut head,
-            dataset_start,
-            encoding,
-            len,
-        ) {
-            Ok((end, pixel, unparseable)) => (end, pixel, unparseable, encoding),
+        let walked = match walk_with_room(&mut stream, &mut head, dataset_start, encoding, len) {
+            Ok(walked) => walked,
             // Some writers declare one VR encoding and use the other. Such a file cannot be
             // packed as it is (its header would lie to the receiver's viewer), and for an
             // encapsulated syntax it has no correct header at all: name the problem exactly.
-            Err(first) if format != SourceFormat::Headerless && encoding.little_endian => {
-                let other = Encoding {
-                    explicit_vr: !encoding.explicit_vr,
-                    ..encoding
-                };
-                if walk_with_room(&mut stream, &mut head, dataset_start, other, len).is_ok() {
+            Err(first) if format != SourceFormat::Headerless => {
+                if let Some(other) = encoding.other_vr()
+                    && walk_with_room(&mut stream, &mut head, dataset_start, other, len).is_ok()
+                {
                     let vr = |e: Encoding| {
-                        if e.explicit_vr {
+                        if e.is_explicit() {
                             "explicit"
                         } else {
                             "implicit"
@@ -316,32 +311,43 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
             }
             Err(first) => return Err(first),
         };
+        let header_end = match walked.walk {
+            Walk::PixelData { offset, .. } => offset,
+            _ => head.len(),
+        };
         let header = head.get(dataset_start..header_end).unwrap_or_default();
-        let obj = if unparseable.is_empty() {
+        let obj = if walked.unparseable.is_empty() {
             read_dataset(header, encoding)?
         } else {
             warnings.push(format!(
                 "{} element(s) of unknown type could not be read (left as they are in the file)",
-                unparseable.len()
+                walked.unparseable.len()
             ));
-            read_dataset(&excise(header, dataset_start, &unparseable), encoding)?
+            read_dataset(
+                &excise(header, dataset_start, &walked.unparseable),
+                encoding,
+            )?
         };
-        let mut check = pixel.map(|(value_start, value_len)| {
-            PixelDataCheck::new(value_len, encoding.little_endian, value_start as u64)
+        let layout = layout_of(&walked);
+        let mut check = layout.pixel.map(|p| {
+            let value_len = match p.stored {
+                PixelValue::Native { len, .. } => Some(len),
+                PixelValue::Encapsulated => None,
+            };
+            PixelDataCheck::new(value_len, p.value)
         });
-        if let Some(check) = check.as_mut() {
-            let start = pixel.map_or(0, |p| p.0);
-            check.feed(head.get(start..).unwrap_or_default())?;
+        if let (Some(check), Some(p)) = (check.as_mut(), layout.pixel) {
+            check.feed(head.get(p.value as usize..).unwrap_or_default())?;
         }
         stream.finish(len, check.as_mut())?;
         if let Some(check) = check {
             check.finish()?;
         }
-        (obj, pixel.is_some())
+        (obj, layout)
     };
 
     let mut attrs = attributes(&obj);
-    attrs.has_pixel_data = has_pixel_data;
+    attrs.has_pixel_data = layout.pixel.is_some();
     let is_directory = meta_sop_class == MEDIA_STORAGE_DIRECTORY
         || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some();
     if !is_directory {
@@ -387,6 +393,7 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
         transfer_syntax_uid: ts.into(),
         attrs,
         warnings,
+        layout,
     };
     Ok(if is_directory {
         Content::Directory(Box::new(object))
@@ -398,7 +405,6 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
 /// A transfer syntax must be a UID that the registry knows: anything else means the dataset's
 /// encoding is a guess, and a guess is not packed.
 fn check_transfer_syntax(ts: &str) -> Result<(), ScanError> {
-    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
     let valid =
         !ts.is_empty() && ts.len() <= 64 && ts.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if !valid {
@@ -406,10 +412,7 @@ fn check_transfer_syntax(ts: &str) -> Result<(), ScanError> {
             "its header names a transfer syntax that is not a valid UID".into(),
         ));
     }
-    if dicom_transfer_syntax_registry::TransferSyntaxRegistry
-        .get(ts)
-        .is_none()
-    {
+    if !dicom::syntax::is_known(ts) {
         return Err(ScanError::Incomplete(format!(
             "it uses transfer syntax {ts}, which is unknown (private or invalid), so its data cannot be read safely"
         )));
@@ -601,7 +604,7 @@ fn detect_with_room<S: Source>(
     len: u64,
 ) -> Result<Detected, ScanError> {
     loop {
-        match preflight::detect(head) {
+        match dicom::detect(head) {
             Err(Malformed::Truncated { .. })
                 if (head.len() as u64) < len && head.len() < HEAD_MAX =>
             {
@@ -615,31 +618,18 @@ fn detect_with_room<S: Source>(
     }
 }
 
-/// Where a Pixel Data value starts, and its length (`None`: encapsulated).
-type PixelStart = (usize, Option<u32>);
-/// Where the header ends, where pixel data starts, and what dicom-object cannot read.
-type HeaderExtent = (usize, Option<PixelStart>, Vec<std::ops::Range<usize>>);
-
 /// Walks the header, growing `head` as the walk asks, never past [`HEAD_MAX`].
-/// Returns where the header ends and, when there is pixel data, where its value starts and
-/// its length (`None`: encapsulated).
 fn walk_with_room<S: Source>(
     stream: &mut Stream<S>,
     head: &mut Vec<u8>,
     dataset_start: usize,
     encoding: Encoding,
     len: u64,
-) -> Result<HeaderExtent, ScanError> {
+) -> Result<Walked, ScanError> {
     loop {
-        let (walk, unparseable) =
-            preflight::walk_noting_unparseable(head, dataset_start, encoding, len)?;
-        match walk {
-            Walk::PixelData {
-                offset,
-                header_len,
-                value_len,
-            } => return Ok((offset, Some((offset + header_len, value_len)), unparseable)),
-            Walk::End => return Ok((head.len(), None, unparseable)),
+        let walked = dicom::walk(head, dataset_start, encoding, len)?;
+        match walked.walk {
+            Walk::PixelData { .. } | Walk::End => return Ok(walked),
             Walk::NeedMore(n) => {
                 if n > HEAD_MAX || head.len() >= HEAD_MAX {
                     return Err(ScanError::Incomplete(format!(
@@ -651,6 +641,45 @@ fn walk_with_room<S: Source>(
                 stream.fill(head, want)?;
             }
         }
+    }
+}
+
+/// What the walk found that later stages need: where the pixel data lies and where the
+/// elements render reads are (without those dicom-object cannot read).
+fn layout_of(walked: &Walked) -> Layout {
+    let pixel = match walked.walk {
+        Walk::PixelData { offset, header } => Some(PixelLocation {
+            kind: match header.tag.element() {
+                0x0008 => PixelKind::Float,
+                0x0009 => PixelKind::DoubleFloat,
+                _ => PixelKind::Integer,
+            },
+            element: offset as u64,
+            value: (offset + header.header_len) as u64,
+            stored: match header.len {
+                Some(len) => PixelValue::Native {
+                    len,
+                    words: header.vr == Some(dicom_core::VR::OW),
+                },
+                None => PixelValue::Encapsulated,
+            },
+        }),
+        _ => None,
+    };
+    let image_elements = walked
+        .image_elements
+        .iter()
+        .filter(|r| {
+            !walked
+                .unparseable
+                .iter()
+                .any(|u| u.start < r.end && r.start < u.end)
+        })
+        .map(|r| r.start as u64..r.end as u64)
+        .collect();
+    Layout {
+        pixel,
+        image_elements,
     }
 }
 
@@ -668,25 +697,26 @@ fn excise(header: &[u8], start: usize, ranges: &[std::ops::Range<usize>]) -> Vec
 }
 
 /// Parses an already-inflated dataset (walk + read), for deflated transfer syntaxes.
-fn parse_header(
-    bytes: &[u8],
-    start: usize,
-    encoding: Encoding,
-    len: u64,
-) -> Result<(InMemDicomObject, bool), ScanError> {
-    let (end, pixel) = match preflight::walk(bytes, start, encoding, len)? {
-        Walk::PixelData { offset, .. } => (offset, true),
-        Walk::End => (bytes.len(), false),
+fn parse_header(bytes: &[u8], encoding: Encoding) -> Result<(InMemDicomObject, Layout), ScanError> {
+    let walked = dicom::walk(bytes, 0, encoding, bytes.len() as u64)?;
+    let end = match walked.walk {
+        Walk::PixelData { offset, .. } => offset,
+        Walk::End => bytes.len(),
         Walk::NeedMore(_) => {
             return Err(ScanError::Incomplete(
                 "its compressed header is too large".into(),
             ));
         }
     };
-    Ok((
-        read_dataset(bytes.get(start..end).unwrap_or_default(), encoding)?,
-        pixel,
-    ))
+    let obj = if walked.unparseable.is_empty() {
+        read_dataset(bytes.get(..end).unwrap_or_default(), encoding)?
+    } else {
+        read_dataset(
+            &excise(bytes.get(..end).unwrap_or_default(), 0, &walked.unparseable),
+            encoding,
+        )?
+    };
+    Ok((obj, layout_of(&walked)))
 }
 
 fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
@@ -700,13 +730,7 @@ fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
 
 /// Hands validated header bytes to dicom-object.
 pub fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, ScanError> {
-    use dicom_transfer_syntax_registry::entries;
-    let ts = match (encoding.explicit_vr, encoding.little_endian) {
-        (false, _) => entries::IMPLICIT_VR_LITTLE_ENDIAN.erased(),
-        (true, true) => entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
-        (true, false) => entries::EXPLICIT_VR_BIG_ENDIAN.erased(),
-    };
-    InMemDicomObject::read_dataset_with_ts(header, &ts).map_err(|e| ScanError::Parse(e.to_string()))
+    dicom::read_dataset(header, encoding).map_err(|e| ScanError::Parse(e.to_string()))
 }
 
 fn text(obj: &InMemDicomObject, tag: Tag) -> String {

@@ -376,7 +376,7 @@ fn check_dicom_file(
     };
     match scan::scan_reader(stream, entry.size) {
         Ok(Content::Object(mut o)) => {
-            if o.format != crate::preflight::SourceFormat::Part10 {
+            if o.format != crate::dicom::SourceFormat::Part10 {
                 problems.push(format!("{}: lacks a proper DICOM file header", entry.name));
             }
             interner.intern(&mut o);

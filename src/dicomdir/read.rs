@@ -7,15 +7,14 @@
 //! buffer, nesting is capped, offset chains are walked with a visited set, and the only
 //! allocations grow with the records actually present in the input.
 
-use crate::preflight::{u16_at, u32_at};
+use crate::dicom::{self, BadVr, Encoding, Malformed, TransferSyntax, syntax, u16_at};
+use dicom_core::header::VR;
 use std::collections::HashMap;
 
 use super::{DicomDirError, MEDIA_STORAGE_DIRECTORY_SOP_CLASS};
 
 /// DICOMDIRs larger than this are refused (real ones are a few MiB at most).
 pub const MAX_DICOMDIR_BYTES: usize = 512 * 1024 * 1024;
-/// Sequences nested deeper than this inside a record are refused.
-const MAX_DEPTH: usize = 32;
 /// Warnings beyond this many are counted, not listed.
 const MAX_WARNINGS: usize = 200;
 const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -70,7 +69,7 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
     let mut transfer_syntax = None;
     let mut sop_class = None;
     while u16_at(b, pos, true) == Some(0x0002) {
-        let h = header(b, pos, Syntax::Explicit)?;
+        let h = header(b, pos, Encoding::ExplicitLe)?;
         let value = value_of(b, &h).ok_or_else(|| {
             DicomDirError::Truncated(format!("file meta element at byte {pos} runs past the end"))
         })?;
@@ -93,19 +92,33 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
         ));
     }
     let syntax = match transfer_syntax.as_deref() {
-        Some("1.2.840.10008.1.2.1") => Syntax::Explicit,
-        Some("1.2.840.10008.1.2") => {
+        Some(syntax::EXPLICIT_VR_LITTLE_ENDIAN) => Encoding::ExplicitLe,
+        Some(syntax::IMPLICIT_VR_LITTLE_ENDIAN) => {
             w.push("the DICOMDIR is Implicit VR Little Endian; PS3.10 requires Explicit VR Little Endian".into());
-            Syntax::Implicit
+            Encoding::ImplicitLe
         }
-        Some(ts @ ("1.2.840.10008.1.2.2" | "1.2.840.10008.1.2.1.99")) => {
+        Some(ts)
+            if matches!(
+                TransferSyntax::of(ts),
+                TransferSyntax { deflated: true, .. }
+                    | TransferSyntax {
+                        encoding: Encoding::ExplicitBe,
+                        ..
+                    }
+            ) =>
+        {
             return Err(DicomDirError::UnsupportedTransferSyntax(ts.to_string()));
         }
         other => {
             let guess = guess_syntax(b, pos);
             w.push(format!(
-                "unexpected transfer syntax {}; reading as {guess:?} VR Little Endian",
-                other.unwrap_or("(missing)")
+                "unexpected transfer syntax {}; reading as {} VR Little Endian",
+                other.unwrap_or("(missing)"),
+                if guess.is_explicit() {
+                    "Explicit"
+                } else {
+                    "Implicit"
+                }
             ));
             guess
         }
@@ -211,72 +224,30 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
 
 // ---- the raw walker ------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Syntax {
-    Explicit,
-    Implicit,
-}
-
 struct Header {
+    /// Where the header starts.
+    pos: usize,
     tag: (u16, u16),
-    /// None for item tags, implicit VR, or an explicit-VR element whose VR bytes are not letters.
-    vr: Option<[u8; 2]>,
+    /// None for item tags, implicit VR, or an explicit-VR element whose VR bytes are not a VR.
+    vr: Option<VR>,
     len: u32,
     value_start: usize,
 }
 
-fn header(b: &[u8], pos: usize, syntax: Syntax) -> Result<Header, DicomDirError> {
+/// The element header at `pos`, read by the byte layer's one header parser; explicit-VR bytes
+/// that are not a VR are read as implicit VR, as some DICOMDIR writers mix them in.
+fn header(b: &[u8], pos: usize, syntax: Encoding) -> Result<Header, DicomDirError> {
     let cut = || DicomDirError::Truncated(format!("an element header at byte {pos} is incomplete"));
-    let group = u16_at(b, pos, true).ok_or_else(cut)?;
-    let elem = u16_at(b, pos + 2, true).ok_or_else(cut)?;
-    let implicit = |vr| -> Result<Header, DicomDirError> {
-        Ok(Header {
-            tag: (group, elem),
-            vr,
-            len: u32_at(b, pos + 4, true).ok_or_else(cut)?,
-            value_start: pos + 8,
-        })
-    };
-    if group == 0xFFFE || syntax == Syntax::Implicit {
-        return implicit(None);
-    }
-    let vr = match b.get(pos + 4..pos + 6) {
-        Some([a, c]) if a.is_ascii_uppercase() && c.is_ascii_uppercase() => [*a, *c],
-        Some(_) => return implicit(None), // not a VR: some writers mix in implicit elements
-        None => return Err(cut()),
-    };
-    if matches!(
-        &vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"SV"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"UV"
-    ) {
-        let len = u32_at(b, pos + 8, true).ok_or_else(cut)?;
-        Ok(Header {
-            tag: (group, elem),
-            vr: Some(vr),
-            len,
-            value_start: pos + 12,
-        })
-    } else {
-        let len = u16_at(b, pos + 6, true).ok_or_else(cut)?;
-        Ok(Header {
-            tag: (group, elem),
-            vr: Some(vr),
-            len: u32::from(len),
-            value_start: pos + 8,
-        })
-    }
+    let h = dicom::read_header(b, pos, syntax, BadVr::ReadAsImplicit)
+        .ok_or_else(cut)?
+        .map_err(|e| DicomDirError::Malformed(e.to_string()))?;
+    Ok(Header {
+        pos,
+        tag: (h.tag.group(), h.tag.element()),
+        vr: h.vr,
+        len: h.len.unwrap_or(UNDEFINED),
+        value_start: h.value_start(pos),
+    })
 }
 
 /// The value bytes of a defined-length element, if they are all inside the buffer.
@@ -299,47 +270,21 @@ fn end_of(b: &[u8], h: &Header) -> Result<usize, DicomDirError> {
         })
 }
 
-/// Position just after element `h`, whatever it holds (an undefined length is a sequence of
-/// items, or encapsulated fragments: both end with a Sequence Delimitation Item).
+/// Position just after element `h`, whatever it holds, walked by the byte layer's walker
+/// (nested lengths checked, nesting capped).
 fn skip_element(
     b: &[u8],
     h: &Header,
-    syntax: Syntax,
+    syntax: Encoding,
     depth: usize,
 ) -> Result<usize, DicomDirError> {
     if h.len != UNDEFINED {
         return end_of(b, h);
     }
-    if depth >= MAX_DEPTH {
-        return Err(DicomDirError::Malformed(format!(
-            "sequences nested more than {MAX_DEPTH} deep"
-        )));
-    }
-    let mut pos = h.value_start;
-    loop {
-        let item = header(b, pos, syntax)?;
-        match item.tag {
-            SEQ_END => return Ok(item.value_start),
-            ITEM if item.len != UNDEFINED => pos = end_of(b, &item)?,
-            ITEM => {
-                pos = item.value_start;
-                loop {
-                    let e = header(b, pos, syntax)?;
-                    if e.tag == ITEM_END {
-                        pos = e.value_start;
-                        break;
-                    }
-                    pos = skip_element(b, &e, syntax, depth + 1)?;
-                }
-            }
-            t => {
-                return Err(DicomDirError::Malformed(format!(
-                    "expected an item in a sequence at byte {pos}, found {}",
-                    tag_name(t)
-                )));
-            }
-        }
-    }
+    dicom::walk::element_end(b, h.pos, syntax, BadVr::ReadAsImplicit, depth).map_err(|e| match e {
+        Malformed::Truncated { .. } => DicomDirError::Truncated(e.to_string()),
+        _ => DicomDirError::Malformed(e.to_string()),
+    })
 }
 
 /// One Directory Record as stored, with the byte position of its item tag.
@@ -364,7 +309,7 @@ struct RawRecord {
 fn read_records(
     b: &[u8],
     seq: &Header,
-    syntax: Syntax,
+    syntax: Encoding,
     out: &mut Vec<RawRecord>,
     w: &mut Warnings,
 ) -> Result<usize, DicomDirError> {
@@ -427,7 +372,7 @@ fn read_records(
                 p = e.value_start;
                 break;
             }
-            if e.vr == Some(*b"SQ") || e.len == UNDEFINED {
+            if e.vr == Some(VR::SQ) || e.len == UNDEFINED {
                 p = skip_element(b, &e, syntax, 1)?;
                 continue;
             }
@@ -639,10 +584,11 @@ fn tag_name((g, e): (u16, u16)) -> String {
     format!("({g:04X},{e:04X})")
 }
 
-fn guess_syntax(b: &[u8], pos: usize) -> Syntax {
-    match b.get(pos + 4..pos + 6) {
-        Some([a, c]) if a.is_ascii_uppercase() && c.is_ascii_uppercase() => Syntax::Explicit,
-        _ => Syntax::Implicit,
+fn guess_syntax(b: &[u8], pos: usize) -> Encoding {
+    if dicom::element::looks_explicit(b, pos) {
+        Encoding::ExplicitLe
+    } else {
+        Encoding::ImplicitLe
     }
 }
 
@@ -669,8 +615,8 @@ impl Warnings {
         }
     }
 
-    fn check_vr(&mut self, h: &Header, syntax: Syntax) {
-        if syntax == Syntax::Explicit && h.vr.is_none() && h.tag.0 != 0xFFFE {
+    fn check_vr(&mut self, h: &Header, syntax: Encoding) {
+        if syntax == Encoding::ExplicitLe && h.vr.is_none() && h.tag.0 != 0xFFFE {
             self.push_once(
                 "vr",
                 "some elements have no explicit VR although the transfer syntax says explicit VR",

@@ -13,11 +13,11 @@ mod write_behind;
 
 use crate::catalog::Catalog;
 use crate::checksum::{self, Digest};
+use crate::dicom::SourceFormat;
 use crate::dicomdir::{self, DirInstance, DirPatient, DirSeries, DirStudy, FileSet};
 use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
-use crate::preflight::SourceFormat;
 use crate::scan::{self, Instance, Unused};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -132,9 +132,7 @@ fn check_interrupted() -> Result<(), PackError> {
 
 /// Transfer syntaxes whose pixel data is already compressed: deflating them again gains nothing.
 pub fn is_compressed_transfer_syntax(uid: &str) -> bool {
-    uid.starts_with("1.2.840.10008.1.2.4.")
-        || uid == "1.2.840.10008.1.2.5"
-        || uid == crate::preflight::DEFLATED_EXPLICIT_VR_LE
+    crate::dicom::TransferSyntax::of(uid).is_compressed()
 }
 
 /// Writes the package. `tick` is called once per instance copied.

@@ -122,7 +122,7 @@ fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
     let mut f = crate::scan::open_source(&inst.source).map_err(|e| e.to_string())?;
     f.seek(SeekFrom::Start(inst.object.dataset_offset))
         .map_err(|e| e.to_string())?;
-    let ts = crate::preflight::Encoding::for_transfer_syntax(&inst.object.transfer_syntax_uid);
+    let ts = crate::dicom::TransferSyntax::of(&inst.object.transfer_syntax_uid);
     if ts.deflated {
         return Err("deflated documents are not taken out".into());
     }
@@ -131,7 +131,7 @@ fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
     // The scan validated every length of this dataset, so the parser sees sane input.
-    let obj = crate::scan::read_dataset(&bytes, ts).map_err(|e| e.to_string())?;
+    let obj = crate::scan::read_dataset(&bytes, ts.encoding).map_err(|e| e.to_string())?;
     let mut pdf = obj
         .get(tags::ENCAPSULATED_DOCUMENT)
         .ok_or("no encapsulated document")?
