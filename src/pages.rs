@@ -9,11 +9,12 @@ use crate::report;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-/// What the render stage made for one series.
-#[derive(Debug, Clone, Default)]
+/// What the render stage made for one series. A series the render stage drew nothing for has
+/// none (every series has one when previews are drawn at all).
+#[derive(Debug, Clone)]
 pub struct SeriesVisual {
     /// Package path of the thumbnail (a real image or a labelled placeholder).
-    pub thumbnail: Option<String>,
+    pub thumbnail: String,
     /// Why the thumbnail is a placeholder, when it is one.
     pub note: Option<String>,
     /// Package paths of documents carried by the series (encapsulated PDF reports).
@@ -160,13 +161,13 @@ fn index_page(ctx: &PageContext<'_>) -> String {
         let first_thumb = st
             .series
             .iter()
-            .find_map(|se| ctx.visuals.get(&se.uid).and_then(|v| v.thumbnail.clone()));
+            .find_map(|se| ctx.visuals.get(&se.uid).map(|v| &v.thumbnail));
         let preview = first_thumb
             .map(|t| {
                 format!(
                     "<a href=\"{}\"><img src=\"{}\" alt=\"preview of study {}\" height=\"64\" loading=\"lazy\" /></a>",
                     esc(&names::study_page(i)),
-                    esc(&t),
+                    esc(t),
                     i + 1
                 )
             })
@@ -238,10 +239,10 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
     );
     out.push_str("<div class=\"tiles\">\n");
     for (n, se) in st.series.iter().enumerate() {
-        let visual = ctx.visuals.get(&se.uid).cloned().unwrap_or_default();
+        let visual = ctx.visuals.get(&se.uid);
         out.push_str("<div class=\"tile\">\n");
-        if let Some(t) = &visual.thumbnail {
-            let rel = names::relative_to_pages(t);
+        if let Some(v) = visual {
+            let rel = names::relative_to_pages(&v.thumbnail);
             let _ = writeln!(
                 out,
                 "<img src=\"{}\" alt=\"series {}: {}\" width=\"256\" loading=\"lazy\" />",
@@ -268,7 +269,7 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
                 String::new()
             }
         );
-        if let Some(note) = &visual.note {
+        if let Some(note) = visual.and_then(|v| v.note.as_ref()) {
             let _ = writeln!(out, "<p class=\"note\">No preview: {}</p>", esc(note));
         }
         if se.missing_from_source > 0 {
@@ -290,15 +291,15 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
                     .join(", "))
             );
         }
-        if !visual.images.is_empty() {
+        if let Some(v) = visual.filter(|v| !v.images.is_empty()) {
             let _ = writeln!(
                 out,
                 "<p><a href=\"{}\">All {} images</a></p>",
                 esc(names::relative_to_pages(&names::series_page(i, n))),
-                visual.images.len()
+                v.images.len()
             );
         }
-        for d in &visual.documents {
+        for d in visual.map_or(&[][..], |v| &v.documents) {
             let rel = names::relative_to_pages(d);
             let _ = writeln!(
                 out,

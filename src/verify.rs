@@ -200,11 +200,12 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
     let mut dicomdir_bytes = None;
     for (entry, check) in entries.iter().zip(checks) {
         problems.extend(check.problems);
-        if let Some(f) = check.facts {
-            facts.insert(entry.name.as_str(), f);
-        }
-        if check.dicomdir.is_some() {
-            dicomdir_bytes = check.dicomdir;
+        match check.kept {
+            Kept::Nothing => {}
+            Kept::Facts(f) => {
+                facts.insert(entry.name.as_str(), f);
+            }
+            Kept::Dicomdir(bytes) => dicomdir_bytes = Some(bytes),
         }
     }
     for name in listed.keys() {
@@ -278,8 +279,17 @@ fn check_entries(
 #[derive(Default)]
 struct EntryCheck {
     problems: Vec<Problem>,
-    facts: Option<FileFacts>,
-    dicomdir: Option<Vec<u8>>,
+    kept: Kept,
+}
+
+/// What an entry gave for the checks across entries: a DICOM file says what it is, the
+/// DICOMDIR is kept whole to be read once every file is known.
+#[derive(Default)]
+enum Kept {
+    #[default]
+    Nothing,
+    Facts(FileFacts),
+    Dicomdir(Vec<u8>),
 }
 
 /// Checks one entry on its own: where it may be, that it reads through to the bytes listed in
@@ -305,7 +315,7 @@ fn check_entry(
             Ok(bytes) => {
                 check_size(entry, bytes.len() as u64, problems);
                 let d = Digest::of(&bytes);
-                check.dicomdir = Some(bytes);
+                check.kept = Kept::Dicomdir(bytes);
                 Some(d)
             }
             Err(p) => {
@@ -315,7 +325,9 @@ fn check_entry(
         }
     } else if names::in_dicom_folder(&entry.name) {
         let (digest, facts) = check_dicom_file(reader, entry, interner, problems);
-        check.facts = facts;
+        if let Some(f) = facts {
+            check.kept = Kept::Facts(f);
+        }
         digest
     } else {
         match reader

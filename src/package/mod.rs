@@ -395,7 +395,7 @@ fn write_visuals<W: Write + Seek>(
             v.by_series.insert(
                 series.uid.clone(),
                 pages::SeriesVisual {
-                    thumbnail: Some(thumb),
+                    thumbnail: thumb,
                     note: r.placeholder_reason.clone(),
                     documents,
                     images,
