@@ -8,7 +8,8 @@
 //! its listed checksum as it is written (the package could change after it was verified).
 
 use crate::checksum::{self, Digest};
-use crate::verify::{self, Package, Reader, Verdict};
+use crate::package::names::CHECKSUMS;
+use crate::verify::{self, Package, Problem, Reader, Verdict};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
@@ -35,8 +36,9 @@ pub enum ExtractError {
         #[source]
         source: io::Error,
     },
-    #[error("{0}")]
-    Package(String),
+    /// What verify would find, found again while extracting (the package changed since).
+    #[error(transparent)]
+    Package(Problem),
 }
 
 fn io_err(context: impl std::fmt::Display) -> impl FnOnce(io::Error) -> ExtractError {
@@ -120,16 +122,17 @@ fn listed_digests(
 ) -> Result<BTreeMap<String, Digest>, ExtractError> {
     let entry = entries
         .iter()
-        .find(|e| e.name == verify::CHECKSUMS)
-        .ok_or_else(|| ExtractError::Package(format!("{} is missing", verify::CHECKSUMS)))?;
+        .find(|e| e.name == CHECKSUMS)
+        .ok_or(ExtractError::Package(Problem::ChecksumsMissing))?;
     let mut text = String::new();
     reader
         .open(entry)
         .map_err(ExtractError::Package)?
         .take(512 * 1024 * 1024)
         .read_to_string(&mut text)
-        .map_err(io_err(verify::CHECKSUMS))?;
-    let list = checksum::parse_list(&text).map_err(|e| ExtractError::Package(e.to_string()))?;
+        .map_err(io_err(CHECKSUMS))?;
+    let list = checksum::parse_list(&text)
+        .map_err(|e| ExtractError::Package(Problem::ChecksumsMalformed(e)))?;
     Ok(list.into_iter().collect())
 }
 
@@ -179,7 +182,7 @@ fn write_entries(
         }
         drop(reader);
         let digest = Digest::from_hasher(hasher);
-        if entry.name != verify::CHECKSUMS && listed.get(&entry.name) != Some(&digest) {
+        if entry.name != CHECKSUMS && listed.get(&entry.name) != Some(&digest) {
             return Err(ExtractError::Changed(entry.name.clone()));
         }
         tmp.as_file().sync_all().map_err(io_err(target.display()))?;

@@ -97,7 +97,7 @@ pub fn place(catalog: &Catalog) -> Result<Vec<Placed<'_>>, FileIdError> {
             for (ri, series) in study.series.iter().enumerate() {
                 for (ii, instance) in series.instances.iter().enumerate() {
                     let file_id = FileId::new([
-                        "DICOM".to_string(),
+                        crate::package::names::DICOM_FOLDER.to_string(),
                         counter('P', pi)?,
                         counter('S', si)?,
                         counter('S', ri)?,

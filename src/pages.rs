@@ -4,15 +4,17 @@
 //! and pages link rather than embed, so a large study stays quick to open.
 
 use crate::catalog::{self, Catalog};
+use crate::package::names::{self, CHECKSUMS, DICOMDIR, INDEX, MANIFEST, README};
 use crate::report;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-/// What the render stage made for one series.
-#[derive(Debug, Clone, Default)]
+/// What the render stage made for one series. A series the render stage drew nothing for has
+/// none (every series has one when previews are drawn at all).
+#[derive(Debug, Clone)]
 pub struct SeriesVisual {
     /// Package path of the thumbnail (a real image or a labelled placeholder).
-    pub thumbnail: Option<String>,
+    pub thumbnail: String,
     /// Why the thumbnail is a placeholder, when it is one.
     pub note: Option<String>,
     /// Package paths of documents carried by the series (encapsulated PDF reports).
@@ -30,16 +32,6 @@ pub struct PageContext<'a> {
     pub left_out: &'a [String],
     pub skipped: usize,
     pub created: &'a str,
-}
-
-/// Package path of a study's page; `study` counts from 0 in catalog order.
-pub fn study_page_path(study: usize) -> String {
-    format!("IHE_PDI/S{:07}.HTM", study + 1)
-}
-
-/// Package folder for a study's thumbnails and documents.
-pub fn study_folder(study: usize) -> String {
-    format!("IHE_PDI/S{:07}", study + 1)
 }
 
 /// Escapes text for XHTML.
@@ -109,21 +101,16 @@ fn patient_block(out: &mut String, ctx: &PageContext<'_>) {
 
 /// Every page of the package: `(package path, XHTML)`.
 pub fn render_pages(ctx: &PageContext<'_>) -> Vec<(String, String)> {
-    let mut pages = vec![("INDEX.HTM".to_string(), index_page(ctx))];
+    let mut pages = vec![(INDEX.to_string(), index_page(ctx))];
     for (i, (_, study)) in ctx.catalog.studies().enumerate() {
-        pages.push((study_page_path(i), study_page(ctx, i, study)));
+        pages.push((names::study_page(i), study_page(ctx, i, study)));
         for (n, se) in study.series.iter().enumerate() {
             if let Some(v) = ctx.visuals.get(&se.uid).filter(|v| !v.images.is_empty()) {
-                pages.push((series_page_path(i, n), series_page(i, n, study, se, v)));
+                pages.push((names::series_page(i, n), series_page(i, n, study, se, v)));
             }
         }
     }
     pages
-}
-
-/// Package path of the page showing every image of a series (`--thumbnails all`).
-pub fn series_page_path(study: usize, series: usize) -> String {
-    format!("{}/T{:07}.HTM", study_folder(study), series + 1)
 }
 
 fn series_page(
@@ -137,14 +124,14 @@ fn series_page(
     let mut out = head(&title);
     let _ = writeln!(
         out,
-        "<p><a href=\"../S{:07}.HTM\">&#8592; Study {}: {}</a></p>\n<h1>{}</h1>\n<div class=\"tiles\">",
-        i + 1,
+        "<p><a href=\"../{}\">&#8592; Study {}: {}</a></p>\n<h1>{}</h1>\n<div class=\"tiles\">",
+        esc(names::relative_to_pages(&names::study_page(i))),
         i + 1,
         esc(&st.description),
         esc(&title)
     );
     for (k, (img, inst)) in v.images.iter().zip(&se.instances).enumerate() {
-        let folder = format!("{}/", study_folder(i));
+        let folder = format!("{}/", names::study_folder(i));
         let rel = img.strip_prefix(&folder).unwrap_or(img);
         let _ = writeln!(
             out,
@@ -165,22 +152,22 @@ fn index_page(ctx: &PageContext<'_>) -> String {
     let mut out = head("Medical images");
     out.push_str("<h1>Medical images</h1>\n");
     patient_block(&mut out, ctx);
-    out.push_str(
-        "<p class=\"note\">To view the images in full quality, open the file <code>DICOMDIR</code> \
+    out.push_str(&format!(
+        "<p class=\"note\">To view the images in full quality, open the file <code>{DICOMDIR}</code> \
          with a DICOM viewer. The small pictures below are previews only.</p>\n",
-    );
+    ));
     out.push_str("<table>\n<tr><th>Study</th><th>Date</th><th>Modality</th><th>Description</th><th>Accession</th><th>Series</th><th>Images</th><th>Preview</th></tr>\n");
     for (i, (_, st)) in ctx.catalog.studies().enumerate() {
         let first_thumb = st
             .series
             .iter()
-            .find_map(|se| ctx.visuals.get(&se.uid).and_then(|v| v.thumbnail.clone()));
+            .find_map(|se| ctx.visuals.get(&se.uid).map(|v| &v.thumbnail));
         let preview = first_thumb
             .map(|t| {
                 format!(
                     "<a href=\"{}\"><img src=\"{}\" alt=\"preview of study {}\" height=\"64\" loading=\"lazy\" /></a>",
-                    esc(&study_page_path(i)),
-                    esc(&t),
+                    esc(&names::study_page(i)),
+                    esc(t),
                     i + 1
                 )
             })
@@ -189,7 +176,7 @@ fn index_page(ctx: &PageContext<'_>) -> String {
         let _ = writeln!(
             out,
             "<tr><td><a href=\"{}\">Study {}</a></td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&study_page_path(i)),
+            esc(&names::study_page(i)),
             i + 1,
             esc(&report::date(&st.date)),
             esc(&st.modalities().join("/")),
@@ -219,15 +206,15 @@ fn index_page(ctx: &PageContext<'_>) -> String {
     if ctx.skipped > 0 {
         let _ = writeln!(
             out,
-            "<p class=\"warn\">{} file(s) of the source could not be read and are not included; MANIFEST.JSN lists each with the reason.</p>",
+            "<p class=\"warn\">{} file(s) of the source could not be read and are not included; {MANIFEST} lists each with the reason.</p>",
             ctx.skipped
         );
     }
     let _ = writeln!(
         out,
-        "<h2>Checking this package</h2>\n<p>Every file is listed with its SHA-256 checksum in <code>SHA256.TXT</code>. \
-Check it with <code>dicompack verify</code>, or in the extracted folder with <code>sha256sum -c SHA256.TXT</code>. \
-See <code>README.TXT</code>.</p>\n<p class=\"note\">Made {}.</p>\n</body>\n</html>",
+        "<h2>Checking this package</h2>\n<p>Every file is listed with its SHA-256 checksum in <code>{CHECKSUMS}</code>. \
+Check it with <code>dicompack verify</code>, or in the extracted folder with <code>sha256sum -c {CHECKSUMS}</code>. \
+See <code>{README}</code>.</p>\n<p class=\"note\">Made {}.</p>\n</body>\n</html>",
         esc(ctx.created)
     );
     out
@@ -238,7 +225,7 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
     let mut out = head(&title);
     let _ = writeln!(
         out,
-        "<p><a href=\"../INDEX.HTM\">&#8592; All studies</a></p>\n<h1>{}</h1>",
+        "<p><a href=\"../{INDEX}\">&#8592; All studies</a></p>\n<h1>{}</h1>",
         esc(&title)
     );
     patient_block(&mut out, ctx);
@@ -252,10 +239,10 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
     );
     out.push_str("<div class=\"tiles\">\n");
     for (n, se) in st.series.iter().enumerate() {
-        let visual = ctx.visuals.get(&se.uid).cloned().unwrap_or_default();
+        let visual = ctx.visuals.get(&se.uid);
         out.push_str("<div class=\"tile\">\n");
-        if let Some(t) = &visual.thumbnail {
-            let rel = t.strip_prefix("IHE_PDI/").unwrap_or(t);
+        if let Some(v) = visual {
+            let rel = names::relative_to_pages(&v.thumbnail);
             let _ = writeln!(
                 out,
                 "<img src=\"{}\" alt=\"series {}: {}\" width=\"256\" loading=\"lazy\" />",
@@ -282,7 +269,7 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
                 String::new()
             }
         );
-        if let Some(note) = &visual.note {
+        if let Some(note) = visual.and_then(|v| v.note.as_ref()) {
             let _ = writeln!(out, "<p class=\"note\">No preview: {}</p>", esc(note));
         }
         if se.missing_from_source > 0 {
@@ -304,18 +291,16 @@ fn study_page(ctx: &PageContext<'_>, i: usize, st: &catalog::Study) -> String {
                     .join(", "))
             );
         }
-        if !visual.images.is_empty() {
+        if let Some(v) = visual.filter(|v| !v.images.is_empty()) {
             let _ = writeln!(
                 out,
                 "<p><a href=\"{}\">All {} images</a></p>",
-                esc(series_page_path(i, n)
-                    .strip_prefix("IHE_PDI/")
-                    .unwrap_or_default()),
-                visual.images.len()
+                esc(names::relative_to_pages(&names::series_page(i, n))),
+                v.images.len()
             );
         }
-        for d in &visual.documents {
-            let rel = d.strip_prefix("IHE_PDI/").unwrap_or(d);
+        for d in visual.map_or(&[][..], |v| &v.documents) {
+            let rel = names::relative_to_pages(d);
             let _ = writeln!(
                 out,
                 "<p><a href=\"{}\">Open the report (PDF)</a></p>",

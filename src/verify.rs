@@ -7,13 +7,15 @@
 //! once, in bounded memory; entries are checked on every core at once (hashing is the cost),
 //! and the verdict is the same whichever thread checked what.
 
+mod problem;
 mod source;
 
 use crate::checksum::{self, Digest};
 use crate::dicomdir;
+use crate::package::names::{self, CHECKSUMS, DICOMDIR, MANIFEST, README};
 use crate::scan::{self, Content};
+pub use problem::{Problem, ReadError, Uid};
 use serde::Serialize;
-use source::OVERLAP;
 pub use source::{Entry, Package, Reader, is_safe_name};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -24,14 +26,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Small control files (checksum list, DICOMDIR, manifest) are read whole up to this size.
 const CONTROL_MAX: u64 = 512 * 1024 * 1024;
 
-pub const CHECKSUMS: &str = "SHA256.TXT";
-pub const DICOMDIR: &str = "DICOMDIR";
-pub const MANIFEST: &str = "MANIFEST.JSN";
-
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Verdict {
+    /// No problem found: `problems` is empty.
     pub ok: bool,
-    pub problems: Vec<String>,
+    /// In package order, the same on every run.
+    pub problems: Vec<Problem>,
     pub patients: usize,
     pub studies: usize,
     pub series: usize,
@@ -82,9 +82,12 @@ pub fn group_thousands(n: usize) -> String {
 }
 
 /// Reads an entry whole, for the small control files.
-fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, String> {
+fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, Problem> {
     if entry.size > CONTROL_MAX {
-        return Err(format!("{}: too large ({} bytes)", entry.name, entry.size));
+        return Err(Problem::TooLarge {
+            file: entry.name.clone(),
+            size: entry.size,
+        });
     }
     let mut r = reader.open(entry)?;
     // Sized from the entry's claim, within reason (a claim is not yet a fact): a DICOMDIR of
@@ -93,8 +96,15 @@ fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, String> {
     r.by_ref()
         .take(CONTROL_MAX + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("{}: cannot be read ({e})", entry.name))?;
+        .map_err(|e| unreadable(entry, e))?;
     Ok(buf)
+}
+
+fn unreadable(entry: &Entry, e: std::io::Error) -> Problem {
+    Problem::Unreadable {
+        file: entry.name.clone(),
+        source: ReadError::Io(e),
+    }
 }
 
 /// What one DICOM file of the package says about itself.
@@ -121,7 +131,7 @@ pub fn verify_zip_bytes(bytes: &[u8]) -> Verdict {
     }
 }
 
-fn failed(problem: String) -> Verdict {
+fn failed(problem: Problem) -> Verdict {
     Verdict {
         ok: false,
         problems: vec![problem],
@@ -132,7 +142,10 @@ fn failed(problem: String) -> Verdict {
 pub fn verify_package(pkg: &mut Package) -> Verdict {
     let mut problems = Vec::new();
     let entries = pkg.entries(&mut problems);
-    if problems.iter().any(|p| p.contains(OVERLAP)) {
+    if problems
+        .iter()
+        .any(|p| matches!(p, Problem::Overlap { .. }))
+    {
         // Overlapping entries are a bomb's construction: the verdict is already FAILED, and
         // inflating them would only spend time.
         return Verdict {
@@ -147,7 +160,7 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
     // The checksum list first: it says what must be there.
     let (listed, fingerprint) = match by_name.get(CHECKSUMS) {
         None => {
-            problems.push(format!("{CHECKSUMS} is missing: nothing to check against"));
+            problems.push(Problem::ChecksumsMissing);
             (BTreeMap::new(), None)
         }
         Some(e) => match read_small(&mut pkg.reader(), e) {
@@ -163,13 +176,13 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
                         let mut map = BTreeMap::new();
                         for (name, digest) in list {
                             if map.insert(name.clone(), digest).is_some() {
-                                problems.push(format!("{name}: listed twice in {CHECKSUMS}"));
+                                problems.push(Problem::ListedTwice { file: name });
                             }
                         }
                         (map, Some(fingerprint))
                     }
                     Err(e) => {
-                        problems.push(format!("{CHECKSUMS}: {e}"));
+                        problems.push(Problem::ChecksumsMalformed(e));
                         (BTreeMap::new(), Some(fingerprint))
                     }
                 }
@@ -179,7 +192,7 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
 
     for required in [MANIFEST, README] {
         if !by_name.contains_key(required) {
-            problems.push(format!("{required} is missing"));
+            problems.push(Problem::RequiredMissing { file: required });
         }
     }
     let checks = check_entries(pkg, &entries, &listed);
@@ -187,23 +200,22 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
     let mut dicomdir_bytes = None;
     for (entry, check) in entries.iter().zip(checks) {
         problems.extend(check.problems);
-        if let Some(f) = check.facts {
-            facts.insert(entry.name.as_str(), f);
-        }
-        if check.dicomdir.is_some() {
-            dicomdir_bytes = check.dicomdir;
+        match check.kept {
+            Kept::Nothing => {}
+            Kept::Facts(f) => {
+                facts.insert(entry.name.as_str(), f);
+            }
+            Kept::Dicomdir(bytes) => dicomdir_bytes = Some(bytes),
         }
     }
     for name in listed.keys() {
         if !by_name.contains_key(name.as_str()) {
-            problems.push(format!("{name}: listed in {CHECKSUMS} but missing"));
+            problems.push(Problem::ListedButMissing { file: name.clone() });
         }
     }
 
     match dicomdir_bytes {
-        None if !by_name.contains_key(DICOMDIR) => {
-            problems.push("DICOMDIR is missing: viewers cannot find the images".into())
-        }
+        None if !by_name.contains_key(DICOMDIR) => problems.push(Problem::DicomdirMissing),
         None => {}
         Some(bytes) => check_dicomdir(&bytes, &facts, &mut problems),
     }
@@ -233,15 +245,6 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
         files: entries.len(),
         fingerprint,
     }
-}
-
-pub const README: &str = "README.TXT";
-
-/// The names a package of ours can hold.
-fn belongs_in_package(name: &str) -> bool {
-    matches!(name, DICOMDIR | CHECKSUMS | MANIFEST | README | "INDEX.HTM")
-        || name.starts_with("DICOM/")
-        || name.starts_with("IHE_PDI/")
 }
 
 /// Checks every entry, on every thread of the pool: each thread takes the next entry not yet
@@ -275,9 +278,18 @@ fn check_entries(
 /// What checking one entry found.
 #[derive(Default)]
 struct EntryCheck {
-    problems: Vec<String>,
-    facts: Option<FileFacts>,
-    dicomdir: Option<Vec<u8>>,
+    problems: Vec<Problem>,
+    kept: Kept,
+}
+
+/// What an entry gave for the checks across entries: a DICOM file says what it is, the
+/// DICOMDIR is kept whole to be read once every file is known.
+#[derive(Default)]
+enum Kept {
+    #[default]
+    Nothing,
+    Facts(FileFacts),
+    Dicomdir(Vec<u8>),
 }
 
 /// Checks one entry on its own: where it may be, that it reads through to the bytes listed in
@@ -290,11 +302,10 @@ fn check_entry(
 ) -> EntryCheck {
     let mut check = EntryCheck::default();
     let problems = &mut check.problems;
-    if !belongs_in_package(&entry.name) {
-        problems.push(format!(
-            "{}: not a file a package holds (only DICOMDIR, DICOM/, IHE_PDI/ and the four text files)",
-            entry.name
-        ));
+    if !names::belongs_in_package(&entry.name) {
+        problems.push(Problem::NotAPackageFile {
+            file: entry.name.clone(),
+        });
     }
     if entry.name == CHECKSUMS {
         return check;
@@ -304,7 +315,7 @@ fn check_entry(
             Ok(bytes) => {
                 check_size(entry, bytes.len() as u64, problems);
                 let d = Digest::of(&bytes);
-                check.dicomdir = Some(bytes);
+                check.kept = Kept::Dicomdir(bytes);
                 Some(d)
             }
             Err(p) => {
@@ -312,14 +323,17 @@ fn check_entry(
                 None
             }
         }
-    } else if entry.name.starts_with("DICOM/") {
+    } else if names::in_dicom_folder(&entry.name) {
         let (digest, facts) = check_dicom_file(reader, entry, interner, problems);
-        check.facts = facts;
+        if let Some(f) = facts {
+            check.kept = Kept::Facts(f);
+        }
         digest
     } else {
-        match reader.open(entry).and_then(|r| {
-            Digest::of_reader(r).map_err(|e| format!("{}: cannot be read ({e})", entry.name))
-        }) {
+        match reader
+            .open(entry)
+            .and_then(|r| Digest::of_reader(r).map_err(|e| unreadable(entry, e)))
+        {
             Ok((d, total)) => {
                 check_size(entry, total, problems);
                 Some(d)
@@ -331,26 +345,25 @@ fn check_entry(
         }
     };
     match (listed.get(&entry.name), digest) {
-        (None, _) => problems.push(format!(
-            "{}: present but not listed in {CHECKSUMS}",
-            entry.name
-        )),
-        (Some(want), Some(got)) if *want != got => problems.push(format!(
-            "{}: checksum does not match (the file was changed or damaged)",
-            entry.name
-        )),
+        (None, _) => problems.push(Problem::NotListed {
+            file: entry.name.clone(),
+        }),
+        (Some(want), Some(got)) if *want != got => problems.push(Problem::ChecksumMismatch {
+            file: entry.name.clone(),
+        }),
         _ => {}
     }
     check
 }
 
 /// An entry must hold exactly the bytes its header declares (a ZIP can lie about sizes).
-fn check_size(entry: &Entry, actual: u64, problems: &mut Vec<String>) {
+fn check_size(entry: &Entry, actual: u64, problems: &mut Vec<Problem>) {
     if actual != entry.size {
-        problems.push(format!(
-            "{}: its declared size is {} bytes, but it holds {actual}",
-            entry.name, entry.size
-        ));
+        problems.push(Problem::SizeMismatch {
+            file: entry.name.clone(),
+            declared: entry.size,
+            actual,
+        });
     }
 }
 
@@ -359,13 +372,14 @@ fn check_dicom_file(
     reader: &mut Reader,
     entry: &Entry,
     interner: &scan::Interner,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<Problem>,
 ) -> (Option<Digest>, Option<FileFacts>) {
-    if crate::layout::FileId::parse_path(&entry.name).is_err() {
-        problems.push(format!(
-            "{}: not a valid DICOM file ID (8 uppercase characters per level)",
-            entry.name
-        ));
+    let file = || entry.name.clone();
+    if let Err(source) = crate::layout::FileId::parse_path(&entry.name) {
+        problems.push(Problem::InvalidFileId {
+            file: file(),
+            source,
+        });
     }
     let stream = match reader.open(entry) {
         Ok(r) => r,
@@ -377,7 +391,7 @@ fn check_dicom_file(
     match scan::scan_reader(stream, entry.size) {
         Ok(Content::Object(mut o)) => {
             if o.format != crate::dicom::SourceFormat::Part10 {
-                problems.push(format!("{}: lacks a proper DICOM file header", entry.name));
+                problems.push(Problem::NoFileHeader { file: file() });
             }
             interner.intern(&mut o);
             let facts = FileFacts {
@@ -387,28 +401,28 @@ fn check_dicom_file(
             (o.sha256, Some(facts))
         }
         Ok(Content::Directory(o)) => {
-            problems.push(format!(
-                "{}: a directory file where an image belongs",
-                entry.name
-            ));
+            problems.push(Problem::DirectoryAsImage { file: file() });
             (o.sha256, None)
         }
         Ok(Content::NotDicom(kind)) => {
-            problems.push(format!("{}: not a DICOM file ({kind})", entry.name));
+            problems.push(Problem::NotDicom { file: file(), kind });
             (None, None)
         }
         Err(e) => {
-            problems.push(format!("{}: does not parse: {e}", entry.name));
+            problems.push(Problem::DoesNotParse {
+                file: file(),
+                source: e,
+            });
             (None, None)
         }
     }
 }
 
-fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<&str, FileFacts>, problems: &mut Vec<String>) {
+fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<&str, FileFacts>, problems: &mut Vec<Problem>) {
     let dir = match dicomdir::read(bytes) {
         Ok(d) => d,
         Err(e) => {
-            problems.push(format!("DICOMDIR does not parse: {e}"));
+            problems.push(Problem::DicomdirDoesNotParse(e));
             return;
         }
     };
@@ -422,51 +436,55 @@ fn check_dicomdir(bytes: &[u8], facts: &BTreeMap<&str, FileFacts>, problems: &mu
         let name = components.join("/");
         let Some((&key, f)) = facts.get_key_value(name.as_str()) else {
             if !referenced_elsewhere.insert(name.clone()) {
-                problems.push(format!("DICOMDIR references {name} twice"));
+                problems.push(Problem::DicomdirReferencesTwice { file: name.clone() });
             }
-            problems.push(format!(
-                "DICOMDIR references {name}, which is not in the package (or does not parse)"
-            ));
+            problems.push(Problem::DicomdirDangling { file: name });
             continue;
         };
         if !referenced.insert(key) {
-            problems.push(format!("DICOMDIR references {name} twice"));
+            problems.push(Problem::DicomdirReferencesTwice { file: name.clone() });
         }
-        let mut differs = |what: &str, dir_value: &Option<String>, file_value: &str| {
+        let a = &f.attrs;
+        for (attribute, dir_value, file_value) in [
+            (
+                Uid::SopInstance,
+                &rec.sop_instance_uid,
+                &*a.sop_instance_uid,
+            ),
+            (Uid::SopClass, &rec.sop_class_uid, &*a.sop_class_uid),
+            (
+                Uid::TransferSyntax,
+                &rec.transfer_syntax_uid,
+                &*f.transfer_syntax_uid,
+            ),
+            (
+                Uid::Study,
+                &rec.study_instance_uid,
+                &*a.study.study_instance_uid,
+            ),
+            (
+                Uid::Series,
+                &rec.series_instance_uid,
+                &*a.series.series_instance_uid,
+            ),
+        ] {
             if let Some(v) = dir_value
                 && v != file_value
             {
-                problems.push(format!(
-                    "{name}: DICOMDIR says {what} {v}, the file says {file_value}"
-                ));
+                problems.push(Problem::DicomdirDisagrees {
+                    file: name.clone(),
+                    attribute,
+                    dicomdir: v.clone(),
+                    actual: file_value.to_string(),
+                });
             }
-        };
-        let a = &f.attrs;
-        differs(
-            "SOP Instance UID",
-            &rec.sop_instance_uid,
-            &a.sop_instance_uid,
-        );
-        differs("SOP Class UID", &rec.sop_class_uid, &a.sop_class_uid);
-        differs(
-            "Transfer Syntax UID",
-            &rec.transfer_syntax_uid,
-            &f.transfer_syntax_uid,
-        );
-        differs(
-            "Study Instance UID",
-            &rec.study_instance_uid,
-            &a.study.study_instance_uid,
-        );
-        differs(
-            "Series Instance UID",
-            &rec.series_instance_uid,
-            &a.series.series_instance_uid,
-        );
+        }
     }
     for name in facts.keys() {
         if !referenced.contains(name) {
-            problems.push(format!("{name}: in the package but not in the DICOMDIR"));
+            problems.push(Problem::NotInDicomdir {
+                file: (*name).to_string(),
+            });
         }
     }
 }
@@ -501,6 +519,25 @@ mod tests {
     fn garbage_is_a_failed_verdict() {
         let v = verify_zip_bytes(b"\x89PNG\r\n\x1a\n not a zip");
         assert!(!v.ok);
-        assert!(v.headline().starts_with("FAILED"));
+        assert!(matches!(v.problems.as_slice(), [Problem::NotAZip(_)]));
+        assert_eq!(v.headline(), "FAILED: 1 problem found");
+    }
+
+    #[test]
+    fn overlapping_entries_stop_the_check() {
+        // Nothing is inflated once entries overlap: no checksum or DICOM problem follows.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/hostile/package/overlapping_bomb.zip");
+        let v = verify_path(&path);
+        assert!(!v.ok);
+        assert!(v.files > 0);
+        assert!(!v.problems.is_empty());
+        assert!(
+            v.problems
+                .iter()
+                .all(|p| matches!(p, Problem::Overlap { .. })),
+            "{:?}",
+            v.problems.first()
+        );
     }
 }

@@ -87,17 +87,53 @@ fn assert_failed(pkg: &Path, mentions: &[&str]) {
     }
 }
 
-/// Build the tampered package both as a ZIP and as a folder, and check both fail.
-fn tampered(name: &str, mentions: &[&str], f: impl Fn(&mut Entries)) {
+/// `(code, file)` of every problem `verify --json` reports, in order.
+fn problem_codes(pkg: &Path) -> Vec<(String, String)> {
+    let run = dicompack(
+        &["verify", pkg.to_str().unwrap(), "--json"],
+        pkg.parent().unwrap(),
+    );
+    assert_eq!(run.code, 1, "{}", run.describe());
+    let v = run.json();
+    assert_eq!(v["ok"], Value::Bool(false), "{}", run.describe());
+    v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(p["message"].is_string(), "{p}");
+            let file = p["file"].as_str().unwrap_or_default().to_string();
+            (p["code"].as_str().unwrap().to_string(), file)
+        })
+        .collect()
+}
+
+/// Verify names each of `found` (`(code, file)`) among its problems, and the text names the files.
+fn assert_found(pkg: &Path, found: &[(&str, &str)]) {
+    let files: Vec<&str> = found.iter().map(|(_, f)| *f).collect();
+    assert_failed(pkg, &files);
+    let got = problem_codes(pkg);
+    for (code, file) in found {
+        assert!(
+            got.iter().any(|(c, f)| c == code && f == file),
+            "verify {} does not report {code} for {file}: {got:?}",
+            pkg.display()
+        );
+    }
+}
+
+/// Build the tampered package both as a ZIP and as a folder, and check both fail, finding
+/// each of `found` (`(code, file)`).
+fn tampered(name: &str, found: &[(&str, &str)], f: impl Fn(&mut Entries)) {
     let mut e = entries();
     f(&mut e);
     let dir = scratch(&format!("cli_verify_{name}"));
     let zip = dir.join("PKG.ZIP");
     write_zip(&zip, &e);
-    assert_failed(&zip, mentions);
+    assert_found(&zip, found);
     let folder = dir.join("PKG");
     write_folder(&folder, &e);
-    assert_failed(&folder, mentions);
+    assert_found(&folder, found);
 }
 
 /// Recompute SHA256.TXT for the current entries: drop lines for files that are gone, fix sums.
@@ -140,7 +176,7 @@ fn good_package_verifies_as_zip_and_folder() {
 #[test]
 fn catches_one_flipped_byte_in_a_dicom_file() {
     let t = target(&entries());
-    tampered("flipped_byte", &[&t], |e| {
+    tampered("flipped_byte", &[("checksum_mismatch", &t)], |e| {
         let d = &mut e.iter_mut().find(|(n, _)| *n == t).unwrap().1;
         let at = d.len() - 100; // inside the pixel data: the file still parses
         d[at] ^= 0x01;
@@ -150,27 +186,50 @@ fn catches_one_flipped_byte_in_a_dicom_file() {
 #[test]
 fn catches_a_missing_file() {
     let t = target(&entries());
-    tampered("missing_file", &[&t], |e| e.retain(|(n, _)| *n != t));
+    tampered(
+        "missing_file",
+        &[
+            ("listed_but_missing", &t),
+            ("dicomdir_references_missing_file", &t),
+        ],
+        |e| e.retain(|(n, _)| *n != t),
+    );
 }
 
 #[test]
 fn catches_an_extra_file() {
-    tampered("extra_text", &["EXTRA.TXT"], |e| {
-        e.push(("EXTRA.TXT".into(), b"hello\n".to_vec()))
-    });
+    tampered(
+        "extra_text",
+        &[
+            ("not_a_package_file", "EXTRA.TXT"),
+            ("not_listed", "EXTRA.TXT"),
+        ],
+        |e| e.push(("EXTRA.TXT".into(), b"hello\n".to_vec())),
+    );
     // A valid DICOM file, unlisted everywhere: only "no file is unlisted" catches it.
     let t = target(&entries());
-    tampered("extra_dicom", &["DICOM/ZZEXTRA"], |e| {
-        let copy = e.iter().find(|(n, _)| *n == t).unwrap().1.clone();
-        e.push(("DICOM/ZZEXTRA".into(), copy));
-    });
+    let extra = "DICOM/ZZEXTRA";
+    tampered(
+        "extra_dicom",
+        &[("not_listed", extra), ("not_in_dicomdir", extra)],
+        |e| {
+            let copy = e.iter().find(|(n, _)| *n == t).unwrap().1.clone();
+            e.push((extra.into(), copy));
+        },
+    );
 }
 
 #[test]
 fn catches_a_renamed_file() {
     let t = target(&entries());
     let renamed = format!("{}/ZZZZZZZZ", t.rsplit_once('/').unwrap().0);
-    tampered("renamed_file", &[&t, &renamed], |e| {
+    let found = [
+        ("listed_but_missing", t.as_str()),
+        ("not_listed", renamed.as_str()),
+        ("dicomdir_references_missing_file", t.as_str()),
+        ("not_in_dicomdir", renamed.as_str()),
+    ];
+    tampered("renamed_file", &found, |e| {
         e.iter_mut().find(|(n, _)| *n == t).unwrap().0 = renamed.clone();
     });
 }
@@ -195,17 +254,21 @@ fn catches_a_dicomdir_pointing_to_a_missing_file() {
     // Remove a DICOM file and every other trace of it (SHA256.TXT line, manifest entry), so the
     // checksums and the manifest agree: only the DICOMDIR still references it.
     let t = target(&entries());
-    tampered("dicomdir_dangling", &[&t], |e| {
-        e.retain(|(n, _)| *n != t);
-        let t2 = t.clone();
-        edit_manifest(e, move |m| {
-            m["instances"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|i| i["path"].as_str() != Some(&t2));
-        });
-        refresh_sums(e);
-    });
+    tampered(
+        "dicomdir_dangling",
+        &[("dicomdir_references_missing_file", &t)],
+        |e| {
+            e.retain(|(n, _)| *n != t);
+            let t2 = t.clone();
+            edit_manifest(e, move |m| {
+                m["instances"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|i| i["path"].as_str() != Some(&t2));
+            });
+            refresh_sums(e);
+        },
+    );
 }
 
 #[test]
@@ -227,7 +290,7 @@ fn catches_a_uid_changed_with_checksums_fixed() {
         &uid[..uid.len() - 1],
         if last == b'1' { '2' } else { '1' }
     );
-    tampered("uid_changed", &[&t], |e| {
+    tampered("uid_changed", &[("dicomdir_disagrees", &t)], |e| {
         let d = &mut e.iter_mut().find(|(n, _)| *n == t).unwrap().1;
         let mut count = 0;
         let mut i = 0;
@@ -295,23 +358,12 @@ fn problems_come_in_package_order_on_every_run() {
     let mut walked = dicom.clone();
     walked.sort_by(|a, b| a.split('/').cmp(b.split('/')));
     for (pkg, order) in [(&zip, &dicom), (&folder, &walked)] {
-        let expected: Vec<String> = order
+        let expected: Vec<(String, String)> = order
             .iter()
-            .map(|n| format!("{n}: checksum does not match (the file was changed or damaged)"))
+            .map(|n| ("checksum_mismatch".to_string(), n.clone()))
             .collect();
         for _ in 0..5 {
-            let run = dicompack(
-                &["verify", pkg.to_str().unwrap(), "--json"],
-                pkg.parent().unwrap(),
-            );
-            assert_eq!(run.code, 1, "{}", run.describe());
-            let problems: Vec<String> = run.json()["problems"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap().to_string())
-                .collect();
-            assert_eq!(problems, expected, "verify {}", pkg.display());
+            assert_eq!(problem_codes(pkg), expected, "verify {}", pkg.display());
         }
     }
 }

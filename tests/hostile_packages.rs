@@ -38,8 +38,9 @@ fn check_package(
                 tail(&out.stderr)
             ));
         }
-        if let Err(e) = out.json() {
-            f.push(format!("verify --json: {e}"));
+        match out.json() {
+            Err(e) => f.push(format!("verify --json: {e}")),
+            Ok(v) => f.extend(problem_shape(&v).map(|x| format!("verify --json: {x}"))),
         }
         all_output.push_str(&out.all_output_lower());
     } else {
@@ -134,6 +135,22 @@ fn check_package(
         }
     }
     f
+}
+
+/// Every problem is `{"code": "snake_case", "file": "…" or null, "message": "…"}`, and there is
+/// at least one.
+fn problem_shape(verdict: &Value) -> Option<String> {
+    let Some(problems) = verdict["problems"].as_array().filter(|p| !p.is_empty()) else {
+        return Some(format!("no problems listed: {verdict}"));
+    };
+    problems.iter().find_map(|p| {
+        let code_ok = p["code"].as_str().is_some_and(|c| {
+            !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        });
+        let file_ok = p["file"].is_string() || p["file"].is_null();
+        let message_ok = p["message"].as_str().is_some_and(|m| !m.is_empty());
+        (!(code_ok && file_ok && message_ok)).then(|| format!("a problem of the wrong shape: {p}"))
+    })
 }
 
 fn symlinks_under(dir: &Path) -> Vec<String> {

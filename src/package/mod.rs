@@ -9,6 +9,7 @@
 //! have. The package lists only what it holds.
 
 mod copy;
+pub mod names;
 mod write_behind;
 
 use crate::catalog::Catalog;
@@ -228,7 +229,9 @@ pub fn write(
     let fileset = file_set(catalog, &placed, &packed);
     let dicomdir =
         dicomdir::Layout::new(&fileset).map_err(|e| PackError::DicomDir(e.to_string()))?;
-    archive.add_streamed("DICOMDIR", dicomdir.len() as u64, |w| dicomdir.write_to(w))?;
+    archive.add_streamed(names::DICOMDIR, dicomdir.len() as u64, |w| {
+        dicomdir.write_to(w)
+    })?;
     drop(dicomdir);
     drop(fileset);
 
@@ -258,7 +261,7 @@ pub fn write(
 
     let summary = summarize(catalog, &packed, entries.iter().map(|e| e.3));
     let readme = readme_text(&summary, visuals.is_some());
-    archive.add_bytes("README.TXT", readme.as_bytes())?;
+    archive.add_bytes(names::README, readme.as_bytes())?;
 
     let mut skipped = notes.skipped;
     skipped.extend(failed.iter().cloned());
@@ -281,14 +284,14 @@ pub fn write(
         ignored: notes.ignored,
         warnings,
     };
-    archive.add_streamed("MANIFEST.JSN", 0, |w| {
+    archive.add_streamed(names::MANIFEST, 0, |w| {
         serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
     })?;
 
     // The checksum list lists every entry but itself.
     let mut listed = std::mem::take(&mut archive.listed);
     listed.sort_by(|a, b| a.0.cmp(&b.0));
-    let fingerprint = archive.add_streamed("SHA256.TXT", 0, |w| {
+    let fingerprint = archive.add_streamed(names::CHECKSUMS, 0, |w| {
         checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d)))
     })?;
 
@@ -350,18 +353,17 @@ fn write_visuals<W: Write + Seek>(
     };
     for (si, (_, study)) in catalog.studies().enumerate() {
         check_interrupted()?;
-        let folder = pages::study_folder(si);
         let mut document_count = 0;
         for (ri, series) in study.series.iter().enumerate() {
             let Some(r) = by_uid.remove(series.uid.as_str()) else {
                 continue;
             };
-            let thumb = format!("{folder}/{}.JPG", layout::counter('T', ri)?);
+            let thumb = names::thumbnail(si, ri)?;
             // JPEG does not deflate: store it.
             archive.add_stored(&thumb, &r.jpeg)?;
             let mut documents = Vec::new();
             for pdf in &r.documents {
-                let name = format!("{folder}/{}.PDF", layout::counter('D', document_count)?);
+                let name = names::document(si, document_count)?;
                 document_count += 1;
                 archive.add_bytes(&name, pdf)?;
                 documents.push(name);
@@ -382,9 +384,8 @@ fn write_visuals<W: Write + Seek>(
             let mut images = Vec::new();
             if all {
                 let tiles = crate::render::series::render_instances(series, THUMBNAIL_SIDE);
-                let dir = format!("{folder}/{}", layout::counter('T', ri)?);
                 for (ii, jpeg) in tiles.into_iter().enumerate() {
-                    let name = format!("{dir}/{}.JPG", layout::counter('I', ii)?);
+                    let name = names::image_preview(si, ri, ii)?;
                     archive.add_stored(&name, &jpeg)?;
                     images.push(name);
                 }
@@ -392,7 +393,7 @@ fn write_visuals<W: Write + Seek>(
             v.by_series.insert(
                 series.uid.clone(),
                 pages::SeriesVisual {
-                    thumbnail: Some(thumb),
+                    thumbnail: thumb,
                     note: r.placeholder_reason.clone(),
                     documents,
                     images,

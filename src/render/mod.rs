@@ -80,13 +80,19 @@ pub enum RenderError {
     Corrupt(String),
     #[error("image too large to draw: {0}")]
     TooLarge(String),
-    #[error("cannot read the file: {0}")]
-    Io(String),
+    /// Reading failed; `context` names what was being read ("file", "pixel data", …).
+    #[error("cannot read the {context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl RenderError {
-    fn io(e: std::io::Error) -> Self {
-        RenderError::Io(e.to_string())
+    /// For `map_err`: an I/O error while reading `context`.
+    fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> Self {
+        move |source| RenderError::Io { context, source }
     }
 }
 

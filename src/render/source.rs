@@ -149,8 +149,10 @@ impl Located {
         let mut buf = vec![0u8; len];
         self.data
             .seek(SeekFrom::Start(offset))
-            .map_err(RenderError::io)?;
-        self.data.read_exact(&mut buf).map_err(RenderError::io)?;
+            .map_err(RenderError::io("pixel data"))?;
+        self.data
+            .read_exact(&mut buf)
+            .map_err(RenderError::io("pixel data"))?;
         Ok(buf)
     }
 
@@ -177,8 +179,8 @@ pub(crate) fn locate(
     offset: u64,
     ts_uid: &str,
 ) -> Result<Located, RenderError> {
-    let file = File::open(path).map_err(RenderError::io)?;
-    let file_len = file.metadata().map_err(RenderError::io)?.len();
+    let file = File::open(path).map_err(RenderError::io("file"))?;
+    let file_len = file.metadata().map_err(RenderError::io("file"))?.len();
     let reader = Data::File(BufReader::with_capacity(64 * 1024, file));
     locate_in(reader, file_len, offset, ts_uid)
 }
@@ -204,13 +206,16 @@ fn locate_in(
     }
     let (mut data, start, data_len, encoding) = if is_deflated(ts_uid) {
         // One pass to learn the inflated length, which every bound below is checked against.
-        let mut inflater = Inflater::new(reader, offset).map_err(RenderError::io)?;
+        let mut inflater =
+            Inflater::new(reader, offset).map_err(RenderError::io("deflated data set"))?;
         let len = io::copy(&mut (&mut inflater).take(MAX_INFLATED + 1), &mut io::sink())
             .map_err(|e| RenderError::Corrupt(format!("deflated data set: {e}")))?;
         if len > MAX_INFLATED {
             return Err(RenderError::TooLarge("inflated data set over 1 GiB".into()));
         }
-        inflater.restart().map_err(RenderError::io)?;
+        inflater
+            .restart()
+            .map_err(RenderError::io("deflated data set"))?;
         (
             Data::Inflate(Box::new(inflater)),
             0,
@@ -220,7 +225,8 @@ fn locate_in(
     } else {
         (reader, offset, file_len, encoding_of(ts_uid))
     };
-    data.seek(SeekFrom::Start(start)).map_err(RenderError::io)?;
+    data.seek(SeekFrom::Start(start))
+        .map_err(RenderError::io("data set"))?;
     let encoding = sniff_implicit(&mut data, start, encoding)?;
     let mut walker = Walker {
         r: &mut data,
@@ -239,11 +245,12 @@ fn locate_in(
     // blobs and odd sequences elsewhere are neither read nor parsed.
     let mut header = Vec::with_capacity(header_len as usize);
     for (a, b) in kept {
-        data.seek(SeekFrom::Start(a)).map_err(RenderError::io)?;
+        data.seek(SeekFrom::Start(a))
+            .map_err(RenderError::io("image attributes"))?;
         let at = header.len();
         header.resize(at + (b - a) as usize, 0);
         data.read_exact(&mut header[at..])
-            .map_err(RenderError::io)?;
+            .map_err(RenderError::io("image attributes"))?;
     }
     Ok(Located {
         header,
@@ -265,8 +272,9 @@ fn sniff_implicit(
         return Ok(declared);
     }
     let mut head = [0u8; 6];
-    let got = data.read(&mut head).map_err(RenderError::io)?;
-    data.seek(SeekFrom::Start(start)).map_err(RenderError::io)?;
+    let got = data.read(&mut head).map_err(RenderError::io("data set"))?;
+    data.seek(SeekFrom::Start(start))
+        .map_err(RenderError::io("data set"))?;
     if got == 6 && !(head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase()) {
         return Ok(Encoding::ImplicitLe);
     }
@@ -300,7 +308,7 @@ impl<R: Read + Seek> Walker<'_, R> {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 RenderError::Truncated
             } else {
-                RenderError::io(e)
+                RenderError::io("data set")(e)
             }
         })?;
         self.pos += N as u64;
@@ -330,7 +338,7 @@ impl<R: Read + Seek> Walker<'_, R> {
         }
         self.r
             .seek(SeekFrom::Start(target))
-            .map_err(RenderError::io)?;
+            .map_err(RenderError::io("data set"))?;
         self.pos = target;
         Ok(())
     }

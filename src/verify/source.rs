@@ -9,6 +9,7 @@
 //! entries it reads. The same checks are kept: the CRC-32 and the declared size, with the zip
 //! crate's own messages. Anything else (another method, encryption) goes to the zip crate.
 
+use super::{Problem, ReadError};
 use crate::scan;
 use flate2::bufread::DeflateDecoder;
 use std::collections::BTreeSet;
@@ -20,8 +21,6 @@ use std::sync::Arc;
 
 /// More entries than this is no package of ours.
 const MAX_ENTRIES: usize = 2_000_000;
-/// How an overlap between two ZIP entries is reported.
-pub(super) const OVERLAP: &str = "overlap in the ZIP (a ZIP-bomb trick)";
 /// Compressed bytes are read from the package in pieces of this size: the zip crate's (the
 /// default of `BufReader`), because the piece decides how far a corrupt stream gets before
 /// the error, and that offset is in the problem reported.
@@ -50,14 +49,18 @@ enum Source {
 }
 
 impl Package {
-    pub fn open(path: &Path) -> Result<Package, String> {
-        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn open(path: &Path) -> Result<Package, Problem> {
+        let cannot_open = |source| Problem::CannotOpen {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(cannot_open)?;
         if meta.is_dir() {
             return Ok(Package {
                 source: Source::Folder(path.to_path_buf()),
             });
         }
-        let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = File::open(path).map_err(cannot_open)?;
         Package::zip(ZipBytes::File {
             file: Arc::new(file),
             pos: 0,
@@ -65,11 +68,11 @@ impl Package {
     }
 
     /// A ZIP held in memory.
-    pub fn from_bytes(bytes: Arc<[u8]>) -> Result<Package, String> {
+    pub fn from_bytes(bytes: Arc<[u8]>) -> Result<Package, Problem> {
         Package::zip(ZipBytes::Memory(io::Cursor::new(bytes)))
     }
 
-    fn zip(bytes: ZipBytes) -> Result<Package, String> {
+    fn zip(bytes: ZipBytes) -> Result<Package, Problem> {
         zip::ZipArchive::new(bytes.clone())
             .map(|archive| Package {
                 source: Source::Zip {
@@ -77,11 +80,11 @@ impl Package {
                     bytes,
                 },
             })
-            .map_err(|e| format!("not a readable ZIP archive ({e})"))
+            .map_err(Problem::NotAZip)
     }
 
     /// Lists the files, with every structural problem found on the way.
-    pub fn entries(&mut self, problems: &mut Vec<String>) -> Vec<Entry> {
+    pub fn entries(&mut self, problems: &mut Vec<Problem>) -> Vec<Entry> {
         match &mut self.source {
             Source::Zip { archive, .. } => zip_entries(archive, problems),
             Source::Folder(root) => folder_entries(root, problems),
@@ -166,19 +169,22 @@ enum ReaderSource {
 
 impl Reader {
     /// Opens one entry for streaming.
-    pub fn open(&mut self, entry: &Entry) -> Result<Box<dyn Read + '_>, String> {
-        match &mut self.source {
+    pub fn open(&mut self, entry: &Entry) -> Result<Box<dyn Read + '_>, Problem> {
+        let opened = match &mut self.source {
             ReaderSource::Zip { archive, bytes } => {
-                open_zip_entry(archive, bytes, &mut self.inflate, entry)
-                    .map_err(|e| format!("{}: cannot be read from the ZIP ({e})", entry.name))
+                open_zip_entry(archive, bytes, &mut self.inflate, entry).map_err(ReadError::Zip)
             }
             ReaderSource::Folder(root) => {
                 let path = root.join(&entry.name);
                 scan::open_source(&path)
                     .map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>)
-                    .map_err(|e| format!("{}: cannot be read ({e})", entry.name))
+                    .map_err(ReadError::Io)
             }
-        }
+        };
+        opened.map_err(|source| Problem::Unreadable {
+            file: entry.name.clone(),
+            source,
+        })
     }
 }
 
@@ -280,12 +286,9 @@ pub fn is_safe_name(name: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<String>) -> Vec<Entry> {
+fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<Problem>) -> Vec<Entry> {
     if z.len() > MAX_ENTRIES {
-        problems.push(format!(
-            "the ZIP claims {} entries, far more than any package",
-            z.len()
-        ));
+        problems.push(Problem::TooManyEntries { claimed: z.len() });
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -294,7 +297,7 @@ fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<String>) ->
         let f = match z.by_index_raw(index) {
             Ok(f) => f,
             Err(e) => {
-                problems.push(format!("entry {index} of the ZIP is unreadable ({e})"));
+                problems.push(Problem::EntryUnreadable { index, source: e });
                 continue;
             }
         };
@@ -303,19 +306,15 @@ fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<String>) ->
             continue;
         }
         if !is_safe_name(&name) {
-            problems.push(format!(
-                "{name:?}: unsafe file name (absolute, `..`, drive or backslash)"
-            ));
+            problems.push(Problem::UnsafeName { file: name });
             continue;
         }
         if f.is_symlink() {
-            problems.push(format!(
-                "{name}: a symbolic link, which a package never holds"
-            ));
+            problems.push(Problem::Link { file: name });
             continue;
         }
         if f.encrypted() {
-            problems.push(format!("{name}: encrypted, which a package never is"));
+            problems.push(Problem::Encrypted { file: name });
             continue;
         }
         let (start, end) = (
@@ -336,19 +335,24 @@ fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<String>) ->
         if let [a, b] = pair
             && b.0 < a.1
         {
-            problems.push(format!("{} and {} {OVERLAP}", a.2, b.2));
+            problems.push(Problem::Overlap {
+                file: a.2.clone(),
+                other: b.2.clone(),
+            });
         }
     }
     let mut seen = BTreeSet::new();
     for e in &out {
         if !seen.insert(e.name.clone()) {
-            problems.push(format!("{}: appears more than once in the ZIP", e.name));
+            problems.push(Problem::DuplicateEntry {
+                file: e.name.clone(),
+            });
         }
     }
     out
 }
 
-fn folder_entries(root: &Path, problems: &mut Vec<String>) -> Vec<Entry> {
+fn folder_entries(root: &Path, problems: &mut Vec<Problem>) -> Vec<Entry> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
@@ -357,7 +361,7 @@ fn folder_entries(root: &Path, problems: &mut Vec<String>) -> Vec<Entry> {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                problems.push(format!("cannot read the folder: {e}"));
+                problems.push(Problem::FolderUnreadable(e));
                 continue;
             }
         };
@@ -371,7 +375,7 @@ fn folder_entries(root: &Path, problems: &mut Vec<String>) -> Vec<Entry> {
             .collect::<Vec<_>>()
             .join("/");
         if !entry.file_type().is_file() {
-            problems.push(format!("{name}: not a regular file (link or special file)"));
+            problems.push(Problem::NotRegularFile { file: name });
             continue;
         }
         let size = entry.metadata().map(|m| m.len()).unwrap_or_default();
@@ -381,7 +385,7 @@ fn folder_entries(root: &Path, problems: &mut Vec<String>) -> Vec<Entry> {
             index: out.len(),
         });
         if out.len() > MAX_ENTRIES {
-            problems.push("the folder holds far more files than any package".into());
+            problems.push(Problem::TooManyFiles);
             break;
         }
     }
