@@ -5,7 +5,7 @@
 //! Patients are grouped by Patient ID *and* issuer; spellings and birth dates that differ under
 //! one ID, and one name and birth date under several IDs, are flagged as identity variants.
 
-use crate::scan::{Instance, Unused};
+use crate::scan::{Instance, Reason, Unused};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -151,11 +151,10 @@ pub fn build(instances: Vec<Instance>) -> Catalog {
             } else {
                 catalog.conflicts.push(Unused {
                     path: inst.source.clone(),
-                    reason: format!(
-                        "conflict: {} holds the same image (SOP Instance UID {}) with different content; only that one is used",
-                        kept.display(),
-                        a.sop_instance_uid
-                    ),
+                    reason: Reason::Conflict {
+                        kept: kept.clone(),
+                        uid: a.sop_instance_uid.clone(),
+                    },
                 });
             }
             continue;

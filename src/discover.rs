@@ -5,7 +5,7 @@
 //! opened (FIFOs, devices, sockets), do not follow links out of the inputs or around in loops,
 //! and remember every folder we could not read, since a lost folder may be lost images.
 
-use crate::scan::Unused;
+use crate::scan::{Link, Reason, Special, Unused};
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
@@ -99,13 +99,9 @@ fn walk_root(
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| shown.to_path_buf());
                 let reason = match e.io_error().map(std::io::Error::kind) {
-                    Some(std::io::ErrorKind::PermissionDenied) => {
-                        "folder cannot be read: permission denied".to_string()
-                    }
-                    Some(std::io::ErrorKind::NotFound) => {
-                        "disappeared while the disc was being read".to_string()
-                    }
-                    _ => format!("cannot be read: {e}"),
+                    Some(std::io::ErrorKind::PermissionDenied) => Reason::FolderPermissionDenied,
+                    Some(std::io::ErrorKind::NotFound) => Reason::FolderVanished,
+                    _ => Reason::FolderUnreadable(std::sync::Arc::new(e)),
                 };
                 found.unreadable.push(Unused { path, reason });
                 continue;
@@ -116,17 +112,17 @@ fn walk_root(
         if ft.is_dir() {
             continue;
         }
-        let ignore = |found: &mut Discovery, reason: &str| {
+        let ignore = |found: &mut Discovery, reason: Reason| {
             found.ignored.push(Unused {
                 path: path.clone(),
-                reason: reason.to_string(),
+                reason,
             })
         };
         if ft.is_symlink() {
             match fs::canonicalize(&path) {
-                Err(_) => ignore(found, "a link that leads nowhere (broken or looping)"),
+                Err(_) => ignore(found, Reason::Link(Link::Broken)),
                 Ok(target) if !roots.iter().any(|r| target.starts_with(r)) => {
-                    ignore(found, "a link pointing outside the input: not followed")
+                    ignore(found, Reason::Link(Link::Outside))
                 }
                 Ok(target) => match fs::metadata(&target) {
                     Ok(m) if m.is_file() => {
@@ -134,28 +130,25 @@ fn walk_root(
                             found.candidates.push(path);
                         }
                     }
-                    Ok(m) if m.is_dir() => ignore(
-                        found,
-                        "a link to a folder: not followed (the folder is read where it is)",
-                    ),
-                    _ => ignore(found, "a link to something that is not a regular file"),
+                    Ok(m) if m.is_dir() => ignore(found, Reason::Link(Link::ToFolder)),
+                    _ => ignore(found, Reason::Link(Link::ToSpecial)),
                 },
             }
             continue;
         }
         if ft.is_fifo() {
-            ignore(found, "a named pipe (FIFO), not a file");
+            ignore(found, Reason::Special(Special::Fifo));
         } else if ft.is_block_device() || ft.is_char_device() {
-            ignore(found, "a device, not a file");
+            ignore(found, Reason::Special(Special::Device));
         } else if ft.is_socket() {
-            ignore(found, "a socket, not a file");
+            ignore(found, Reason::Special(Special::Socket));
         } else if ft.is_file() {
             let key = canonical_root.join(path.strip_prefix(shown).unwrap_or(&path));
             if seen.insert(key) {
                 found.candidates.push(path);
             }
         } else {
-            ignore(found, "not a regular file");
+            ignore(found, Reason::Special(Special::Other));
         }
     }
 }
@@ -191,16 +184,17 @@ mod tests {
             ["A/B/IM1", "A/IM0"],
             "each file once, links to inside files deduplicated"
         );
-        let reasons: Vec<_> = d.ignored.iter().map(|u| u.reason.as_str()).collect();
-        assert!(
-            reasons.iter().any(|r| r.contains("outside the input")),
-            "{reasons:?}"
-        );
-        assert!(
-            reasons.iter().any(|r| r.contains("leads nowhere")),
-            "{reasons:?}"
-        );
-        assert!(reasons.iter().any(|r| r.contains("FIFO")), "{reasons:?}");
+        let reasons: Vec<_> = d.ignored.iter().map(|u| &u.reason).collect();
+        for want in [
+            Reason::Link(Link::Outside),
+            Reason::Link(Link::Broken),
+            Reason::Special(Special::Fifo),
+        ] {
+            assert!(
+                reasons.iter().any(|r| r.to_string() == want.to_string()),
+                "{want:?} not among {reasons:?}"
+            );
+        }
         assert!(matches!(
             discover(&[root.join("nope")]),
             Err(InputError::Missing { .. })

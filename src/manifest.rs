@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub const FORMAT: &str = "dicompack-manifest/1";
 
-/// `I` is how the instances are held: a `Vec` when read back, a [`SeqOf`] when written (the
-/// writer makes each entry as it is serialized, so 100,000 of them are never held whole).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `I` is how the instances are held: a [`SeqOf`] when written (the writer makes each entry
+/// as it is serialized, so 100,000 of them are never held whole).
+#[derive(Debug, Clone, Serialize)]
 pub struct Manifest<I = Vec<InstanceEntry>> {
     pub format: String,
     pub tool: Tool,

@@ -149,30 +149,131 @@ pub enum Content {
     Object(Box<Object>),
     /// A Media Storage Directory (a DICOMDIR, or a secondary one such as Philips' DIRFILE).
     Directory(Box<Object>),
-    /// Not DICOM by content; the text says what it looks like.
-    NotDicom(&'static str),
+    /// Not DICOM by content.
+    NotDicom(NotDicom),
 }
 
-/// Why a stream that is (or claims to be) DICOM cannot be used.
-#[derive(Debug, thiserror::Error)]
+/// What a file that is not DICOM probably is, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotDicom {
+    #[error("empty file")]
+    Empty,
+    #[error("a program (viewer software), not an image")]
+    Program,
+    #[error("a PDF document, not a DICOM file")]
+    Pdf,
+    #[error("a Windows data file (such as Thumbs.db), not an image")]
+    WindowsData,
+    #[error("an ordinary picture, not a DICOM file")]
+    Picture,
+    #[error("a ZIP archive (not opened)")]
+    Zip,
+    #[error("a web page or XML file, not an image")]
+    WebPage,
+    #[error("a disc autorun file")]
+    Autorun,
+    #[error("a text file, not an image")]
+    Text,
+    #[error("not a DICOM file")]
+    Other,
+}
+
+/// Why a stream that is (or claims to be) DICOM cannot be used. Cloned into the reasons a
+/// survey keeps, so an I/O error is shared, not copied.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ScanError {
     #[error("{0}")]
     Malformed(Malformed),
+    /// dicom-object refused bytes the walk accepted (its message).
     #[error("the header could not be read: {0}")]
     Parse(String),
-    #[error("{0}")]
-    Incomplete(String),
+    #[error("the header could not be read: deflated data is corrupt: {0}")]
+    DeflateCorrupt(String),
     #[error("read error after {offset} bytes: {source}")]
     Io {
         offset: u64,
         #[source]
-        source: io::Error,
+        source: Arc<io::Error>,
     },
+    #[error("deflated file larger than dicompack reads")]
+    DeflatedTooLarge,
+    #[error("its compressed header is too large")]
+    InflatedHeaderTooLarge,
+    #[error("its header is larger than {} MiB, more than dicompack reads", HEAD_MAX >> 20)]
+    HeaderTooLarge,
+    #[error("it ends after {read} bytes, before its header is complete")]
+    EndsInHeader { read: u64 },
+    #[error("it grew while being read (expected {expected} bytes)")]
+    Grew { expected: u64 },
+    #[error("only {read} of its {len} bytes could be read (changed or cut while reading)")]
+    Shrank { read: u64, len: u64 },
+    #[error("its header names a transfer syntax that is not a valid UID")]
+    InvalidTransferSyntax,
+    #[error(
+        "it uses transfer syntax {0}, which is unknown (private or invalid), so its data cannot be read safely"
+    )]
+    UnknownTransferSyntax(String),
+    #[error(
+        "its header declares transfer syntax {uid} ({} VR), but the data is written in {} VR",
+        vr_name(*declared),
+        vr_name(*written)
+    )]
+    VrMismatch {
+        uid: String,
+        declared: Encoding,
+        written: Encoding,
+    },
+    #[error("it has no SOP Instance UID, so it cannot be identified")]
+    NoSopInstanceUid,
+    #[error("its {0} is longer than the 64 characters DICOM allows")]
+    UidTooLong(&'static str),
+    #[error("it names no study or no series (Study/Series Instance UID missing)")]
+    NoStudyOrSeries,
+}
+
+fn vr_name(e: Encoding) -> &'static str {
+    if e.is_explicit() {
+        "explicit"
+    } else {
+        "implicit"
+    }
 }
 
 impl From<Malformed> for ScanError {
     fn from(m: Malformed) -> Self {
         ScanError::Malformed(m)
+    }
+}
+
+impl ScanError {
+    /// A stable name for the kind of failure, for `--json` and for programs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScanError::Malformed(Malformed::Truncated { .. }) => "truncated",
+            ScanError::Malformed(Malformed::BadLength { .. }) => "bad_length",
+            ScanError::Malformed(Malformed::TooDeep { .. }) => "too_deep",
+            ScanError::Malformed(Malformed::BadMeta(_)) => "bad_file_header",
+            ScanError::Parse(_) => "unparseable",
+            ScanError::DeflateCorrupt(_) => "deflate_corrupt",
+            ScanError::Io { .. } => "read_error",
+            ScanError::DeflatedTooLarge | ScanError::InflatedHeaderTooLarge => "deflated_too_large",
+            ScanError::HeaderTooLarge => "header_too_large",
+            ScanError::EndsInHeader { .. } => "truncated",
+            ScanError::Grew { .. } | ScanError::Shrank { .. } => "changed_while_read",
+            ScanError::InvalidTransferSyntax => "invalid_transfer_syntax",
+            ScanError::UnknownTransferSyntax(_) => "unknown_transfer_syntax",
+            ScanError::VrMismatch { .. } => "vr_mismatch",
+            ScanError::NoSopInstanceUid => "no_sop_instance_uid",
+            ScanError::UidTooLong(_) => "uid_too_long",
+            ScanError::NoStudyOrSeries => "no_study_or_series",
+        }
+    }
+
+    fn io(offset: u64, source: io::Error) -> ScanError {
+        ScanError::Io {
+            offset,
+            source: Arc::new(source),
+        }
     }
 }
 
@@ -184,15 +285,146 @@ pub struct Instance {
     pub object: Object,
 }
 
-/// A file that is not used, with the reason in plain words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// What kind of thing a link is that is not followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Link {
+    #[error("a link that leads nowhere (broken or looping)")]
+    Broken,
+    #[error("a link pointing outside the input: not followed")]
+    Outside,
+    #[error("a link to a folder: not followed (the folder is read where it is)")]
+    ToFolder,
+    #[error("a link to something that is not a regular file")]
+    ToSpecial,
+}
+
+/// What kind of special file is never opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Special {
+    #[error("a named pipe (FIFO), not a file")]
+    Fifo,
+    #[error("a device, not a file")]
+    Device,
+    #[error("a socket, not a file")]
+    Socket,
+    #[error("not a regular file")]
+    Other,
+}
+
+/// Why a file or folder is not used. Code decides on the variant (and `--json` carries its
+/// [`Reason::code`]); the sentence is for people.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Reason {
+    /// Not DICOM by content: expected on discs (viewers, autorun files), not an error.
+    #[error("{0}")]
+    NotDicom(NotDicom),
+    #[error("{0}")]
+    Special(Special),
+    #[error("{0}")]
+    Link(Link),
+    #[error(
+        "a DICOM directory file (DICOMDIR): read as a table of contents; the package gets its own"
+    )]
+    DirectoryFile,
+    #[error("an identical copy of {}; included once", kept.display())]
+    IdenticalCopy { kept: PathBuf },
+    /// DICOM, or claiming to be, that cannot be used.
+    #[error("{0}")]
+    Unusable(ScanError),
+    #[error("it disappeared before it could be read")]
+    Vanished,
+    #[error("permission denied: it cannot be read")]
+    PermissionDenied,
+    #[error("it cannot be opened: {0}")]
+    CannotOpen(Arc<io::Error>),
+    #[error("folder cannot be read: permission denied")]
+    FolderPermissionDenied,
+    #[error("disappeared while the disc was being read")]
+    FolderVanished,
+    #[error("cannot be read: {0}")]
+    FolderUnreadable(Arc<walkdir::Error>),
+    #[error(
+        "conflict: {} holds the same image (SOP Instance UID {uid}) with different content; only that one is used",
+        kept.display()
+    )]
+    Conflict { kept: PathBuf, uid: String },
+    #[error("listed in the DICOMDIR but missing from the disc")]
+    MissingFromDisc,
+    #[error("it changed while being read")]
+    Changed,
+    #[error("it cannot be read to the end: {0}")]
+    CannotReadToEnd(Arc<io::Error>),
+    /// The run was stopped (Ctrl-C) before this file was copied.
+    #[error("stopped")]
+    Stopped,
+    #[error("it can no longer be read: {0}")]
+    NoLongerReadable(Arc<io::Error>),
+    #[error("read error while copying: {0}")]
+    CopyReadError(Arc<io::Error>),
+    /// The full read for the package found another object than the survey did, or none.
+    #[error("it changed after it was scanned; left out rather than packed unchecked{}", .0.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    ChangedSinceScan(Option<ScanError>),
+    #[error("it changed while being copied; left out rather than packed unchecked")]
+    ChangedWhileCopied,
+    #[error("it could not be compressed: {0}")]
+    NotCompressed(Arc<io::Error>),
+}
+
+impl Reason {
+    /// A stable name for the reason, for `--json` and for programs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::NotDicom(_) => "not_dicom",
+            Reason::Special(_) => "special_file",
+            Reason::Link(_) => "link_not_followed",
+            Reason::DirectoryFile => "directory_file",
+            Reason::IdenticalCopy { .. } => "identical_copy",
+            Reason::Unusable(e) => e.code(),
+            Reason::Vanished | Reason::FolderVanished => "vanished",
+            Reason::PermissionDenied | Reason::FolderPermissionDenied => "permission_denied",
+            Reason::CannotOpen(_) | Reason::FolderUnreadable(_) => "cannot_open",
+            Reason::Conflict { .. } => "conflicting_copy",
+            Reason::MissingFromDisc => "missing_from_disc",
+            Reason::Changed => "changed_while_read",
+            Reason::CannotReadToEnd(_) => "read_error",
+            Reason::Stopped => "stopped",
+            Reason::NoLongerReadable(_) => "cannot_open",
+            Reason::CopyReadError(_) => "read_error",
+            Reason::ChangedSinceScan(_) | Reason::ChangedWhileCopied => "changed_since_scan",
+            Reason::NotCompressed(_) => "not_compressed",
+        }
+    }
+
+    /// Why a file could not be opened.
+    pub fn open_failed(e: io::Error) -> Reason {
+        match e.kind() {
+            io::ErrorKind::NotFound => Reason::Vanished,
+            io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
+            _ => Reason::CannotOpen(Arc::new(e)),
+        }
+    }
+}
+
+/// A file that is not used, and why. Serialized as `path`, `code` and `reason` (the sentence).
+#[derive(Debug, Clone)]
 pub struct Unused {
     pub path: PathBuf,
-    pub reason: String,
+    pub reason: Reason,
+}
+
+impl Serialize for Unused {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Unused", 3)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("code", self.reason.code())?;
+        st.serialize_field("reason", &self.reason.to_string())?;
+        st.end()
+    }
 }
 
 /// The outcome for one candidate file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Scanned {
     Instance(Box<Instance>),
     Directory(Box<Instance>),
@@ -234,6 +466,19 @@ pub fn scan_header(r: impl Read + Seek, len: u64) -> Result<Content, ScanError> 
 }
 
 fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
+    read_source(source, len).and_then(identify)
+}
+
+/// Reads and checks a stream as [`scan_source`] does, without asking that the object say which
+/// instance, study and series it is: for drawing or inspecting a file the catalog would not
+/// hold.
+pub fn inspect_file(path: &Path) -> Result<Content, ScanError> {
+    let file = open_source(path).map_err(|e| ScanError::io(0, e))?;
+    let len = file.metadata().map_err(|e| ScanError::io(0, e))?.len();
+    read_source(HeaderOnly { reader: file }, len)
+}
+
+fn read_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
     let mut stream = Stream { source, read: 0 };
     let mut head = Vec::new();
     stream.fill(&mut head, S::HEAD_START.min(len as usize))?;
@@ -276,9 +521,7 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
         // Deflated data cannot be walked in place: read it all (bounded), inflate (bounded).
         stream.fill(&mut head, HEAD_MAX.min(len as usize))?;
         if (head.len() as u64) < len {
-            return Err(ScanError::Incomplete(
-                "deflated file larger than dicompack reads".into(),
-            ));
+            return Err(ScanError::DeflatedTooLarge);
         }
         let inflated = inflate_bounded(head.get(dataset_start..).unwrap_or_default())?;
         let parsed = parse_header(&inflated, Encoding::ExplicitLe)?;
@@ -294,18 +537,11 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
                 if let Some(other) = encoding.other_vr()
                     && walk_with_room(&mut stream, &mut head, dataset_start, other, len).is_ok()
                 {
-                    let vr = |e: Encoding| {
-                        if e.is_explicit() {
-                            "explicit"
-                        } else {
-                            "implicit"
-                        }
-                    };
-                    return Err(ScanError::Incomplete(format!(
-                        "its header declares transfer syntax {ts} ({} VR), but the data is written in {} VR",
-                        vr(encoding),
-                        vr(other)
-                    )));
+                    return Err(ScanError::VrMismatch {
+                        uid: ts,
+                        declared: encoding,
+                        written: other,
+                    });
                 }
                 return Err(first);
             }
@@ -350,42 +586,18 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
     attrs.has_pixel_data = layout.pixel.is_some();
     let is_directory = meta_sop_class == MEDIA_STORAGE_DIRECTORY
         || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some();
-    if !is_directory {
-        if attrs.sop_instance_uid.is_empty() {
-            return Err(ScanError::Incomplete(
-                "it has no SOP Instance UID, so it cannot be identified".into(),
-            ));
-        }
-        for (what, uid) in [
-            ("SOP Instance UID", &attrs.sop_instance_uid),
-            ("Study Instance UID", &attrs.study.study_instance_uid),
-            ("Series Instance UID", &attrs.series.series_instance_uid),
-        ] {
-            if uid.len() > 64 {
-                return Err(ScanError::Incomplete(format!(
-                    "its {what} is longer than the 64 characters DICOM allows"
-                )));
-            }
-        }
-        if attrs.study.study_instance_uid.is_empty() || attrs.series.series_instance_uid.is_empty()
-        {
-            return Err(ScanError::Incomplete(
-                "it names no study or no series (Study/Series Instance UID missing)".into(),
-            ));
-        }
-        if attrs.sop_class_uid.is_empty() {
-            attrs.sop_class_uid = meta_sop_class.as_str().into();
-            warnings
-                .push("SOP Class UID missing from the dataset; taken from the file header".into());
-        }
-        if !meta_sop_instance.is_empty() && meta_sop_instance != attrs.sop_instance_uid {
-            warnings.push(format!(
-                "file header names SOP Instance UID {meta_sop_instance}, the dataset {}",
-                attrs.sop_instance_uid
-            ));
-        }
+    if !is_directory && attrs.sop_class_uid.is_empty() && !meta_sop_class.is_empty() {
+        attrs.sop_class_uid = meta_sop_class.as_str().into();
+        warnings.push("SOP Class UID missing from the dataset; taken from the file header".into());
     }
-    let object = Object {
+    if !is_directory && !meta_sop_instance.is_empty() && meta_sop_instance != attrs.sop_instance_uid
+    {
+        warnings.push(format!(
+            "file header names SOP Instance UID {meta_sop_instance}, the dataset {}",
+            attrs.sop_instance_uid
+        ));
+    }
+    let object = Box::new(Object {
         size: len,
         sha256: stream.source.digest(),
         format,
@@ -394,12 +606,37 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
         attrs,
         warnings,
         layout,
-    };
+    });
     Ok(if is_directory {
-        Content::Directory(Box::new(object))
+        Content::Directory(object)
     } else {
-        Content::Object(Box::new(object))
+        Content::Object(object)
     })
+}
+
+/// An object the catalog can hold must say which instance, study and series it is, in UIDs
+/// DICOM allows.
+fn identify(content: Content) -> Result<Content, ScanError> {
+    let Content::Object(o) = &content else {
+        return Ok(content);
+    };
+    let a = &o.attrs;
+    if a.sop_instance_uid.is_empty() {
+        return Err(ScanError::NoSopInstanceUid);
+    }
+    for (what, uid) in [
+        ("SOP Instance UID", &a.sop_instance_uid),
+        ("Study Instance UID", &a.study.study_instance_uid),
+        ("Series Instance UID", &a.series.series_instance_uid),
+    ] {
+        if uid.len() > 64 {
+            return Err(ScanError::UidTooLong(what));
+        }
+    }
+    if a.study.study_instance_uid.is_empty() || a.series.series_instance_uid.is_empty() {
+        return Err(ScanError::NoStudyOrSeries);
+    }
+    Ok(content)
 }
 
 /// A transfer syntax must be a UID that the registry knows: anything else means the dataset's
@@ -408,14 +645,10 @@ fn check_transfer_syntax(ts: &str) -> Result<(), ScanError> {
     let valid =
         !ts.is_empty() && ts.len() <= 64 && ts.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     if !valid {
-        return Err(ScanError::Incomplete(
-            "its header names a transfer syntax that is not a valid UID".into(),
-        ));
+        return Err(ScanError::InvalidTransferSyntax);
     }
     if !dicom::syntax::is_known(ts) {
-        return Err(ScanError::Incomplete(format!(
-            "it uses transfer syntax {ts}, which is unknown (private or invalid), so its data cannot be read safely"
-        )));
+        return Err(ScanError::UnknownTransferSyntax(ts.to_string()));
     }
     Ok(())
 }
@@ -470,10 +703,7 @@ impl<R: Read> Source for Whole<R> {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(ScanError::Io {
-                        offset: at,
-                        source: e,
-                    });
+                    return Err(ScanError::io(at, e));
                 }
             };
             if let Some(check) = check.as_deref_mut() {
@@ -481,15 +711,11 @@ impl<R: Read> Source for Whole<R> {
             }
             at += n as u64;
             if at > len {
-                return Err(ScanError::Incomplete(format!(
-                    "it grew while being read (expected {len} bytes)"
-                )));
+                return Err(ScanError::Grew { expected: len });
             }
         }
         if at != len {
-            return Err(ScanError::Incomplete(format!(
-                "only {at} of its {len} bytes could be read (changed or cut while reading)"
-            )));
+            return Err(ScanError::Shrank { read: at, len });
         }
         Ok(())
     }
@@ -520,12 +746,7 @@ impl<R: Read + Seek> Source for HeaderOnly<R> {
         let Some(check) = check else {
             return Ok(());
         };
-        let io_err = |at: u64| {
-            move |e: io::Error| ScanError::Io {
-                offset: at,
-                source: e,
-            }
-        };
+        let io_err = |at: u64| move |e: io::Error| ScanError::io(at, e);
         while !check.is_complete() && at < len {
             let skip = check.skippable().min(len - at);
             if skip > 0 {
@@ -573,10 +794,7 @@ impl<S: Source> Stream<S> {
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(ScanError::Io {
-                        offset: self.read + (filled - start) as u64,
-                        source: e,
-                    });
+                    return Err(ScanError::io(self.read + (filled - start) as u64, e));
                 }
             }
         }
@@ -584,10 +802,7 @@ impl<S: Source> Stream<S> {
         self.read += (filled - start) as u64;
         if filled == start {
             // Asked for more and got nothing: the stream is shorter than it said.
-            return Err(ScanError::Incomplete(format!(
-                "it ends after {} bytes, before its header is complete",
-                self.read
-            )));
+            return Err(ScanError::EndsInHeader { read: self.read });
         }
         Ok(())
     }
@@ -632,10 +847,7 @@ fn walk_with_room<S: Source>(
             Walk::PixelData { .. } | Walk::End => return Ok(walked),
             Walk::NeedMore(n) => {
                 if n > HEAD_MAX || head.len() >= HEAD_MAX {
-                    return Err(ScanError::Incomplete(format!(
-                        "its header is larger than {} MiB, more than dicompack reads",
-                        HEAD_MAX >> 20
-                    )));
+                    return Err(ScanError::HeaderTooLarge);
                 }
                 let want = n.max(head.len() * 4).min(HEAD_MAX).min(len as usize);
                 stream.fill(head, want)?;
@@ -703,9 +915,7 @@ fn parse_header(bytes: &[u8], encoding: Encoding) -> Result<(InMemDicomObject, L
         Walk::PixelData { offset, .. } => offset,
         Walk::End => bytes.len(),
         Walk::NeedMore(_) => {
-            return Err(ScanError::Incomplete(
-                "its compressed header is too large".into(),
-            ));
+            return Err(ScanError::InflatedHeaderTooLarge);
         }
     };
     let obj = if walked.unparseable.is_empty() {
@@ -724,7 +934,7 @@ fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
     flate2::read::DeflateDecoder::new(deflated)
         .take(INFLATE_MAX)
         .read_to_end(&mut out)
-        .map_err(|e| ScanError::Parse(format!("deflated data is corrupt: {e}")))?;
+        .map_err(|e| ScanError::DeflateCorrupt(e.to_string()))?;
     Ok(out)
 }
 
@@ -794,42 +1004,42 @@ fn attributes(obj: &InMemDicomObject) -> Attributes {
 }
 
 /// Says in plain words what a non-DICOM file on a disc probably is.
-fn describe_not_dicom(head: &[u8]) -> &'static str {
+fn describe_not_dicom(head: &[u8]) -> NotDicom {
     let starts = |sig: &[u8]| head.starts_with(sig);
     let lower: Vec<u8> = head.iter().take(512).map(u8::to_ascii_lowercase).collect();
     let contains = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
     if head.is_empty() {
-        "empty file"
+        NotDicom::Empty
     } else if starts(b"MZ") || starts(b"\x7fELF") || starts(&[0xCF, 0xFA, 0xED, 0xFE]) {
-        "a program (viewer software), not an image"
+        NotDicom::Program
     } else if starts(b"%PDF") {
-        "a PDF document, not a DICOM file"
+        NotDicom::Pdf
     } else if starts(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        "a Windows data file (such as Thumbs.db), not an image"
+        NotDicom::WindowsData
     } else if starts(b"\x89PNG") || starts(&[0xFF, 0xD8, 0xFF]) || starts(b"GIF8") || starts(b"BM")
     {
-        "an ordinary picture, not a DICOM file"
+        NotDicom::Picture
     } else if starts(b"PK\x03\x04") {
-        "a ZIP archive (not opened)"
+        NotDicom::Zip
     } else if contains(b"<html") || contains(b"<!doctype") || contains(b"<?xml") {
-        "a web page or XML file, not an image"
+        NotDicom::WebPage
     } else if contains(b"[autorun]") {
-        "a disc autorun file"
+        NotDicom::Autorun
     } else if head
         .iter()
         .take(512)
         .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
     {
-        "a text file, not an image"
+        NotDicom::Text
     } else {
-        "not a DICOM file"
+        NotDicom::Other
     }
 }
 
 /// Scans one file on disk. Opens without blocking (a FIFO must never hang the run), refuses
 /// anything that is not a regular file, and turns every failure into a plain reason.
 pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
-    let unused = |reason: String| Unused {
+    let unused = |reason: Reason| Unused {
         path: path.to_path_buf(),
         reason,
     };
@@ -839,12 +1049,12 @@ pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
         .open(path)
     {
         Ok(f) => f,
-        Err(e) => return Scanned::Skipped(unused(open_error(&e))),
+        Err(e) => return Scanned::Skipped(unused(Reason::open_failed(e))),
     };
     let len = match file.metadata() {
         Ok(m) if m.is_file() => m.len(),
-        Ok(_) => return Scanned::Ignored(unused("not a regular file".into())),
-        Err(e) => return Scanned::Skipped(unused(open_error(&e))),
+        Ok(_) => return Scanned::Ignored(unused(Reason::Special(Special::Other))),
+        Err(e) => return Scanned::Skipped(unused(Reason::open_failed(e))),
     };
     let scanned = match pass {
         Pass::Whole => scan_reader(file, len),
@@ -859,16 +1069,8 @@ pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
             source: path.to_path_buf(),
             object: *object,
         })),
-        Ok(Content::NotDicom(kind)) => Scanned::Ignored(unused(kind.to_string())),
-        Err(e) => Scanned::Skipped(unused(e.to_string())),
-    }
-}
-
-fn open_error(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "it disappeared before it could be read".into(),
-        io::ErrorKind::PermissionDenied => "permission denied: it cannot be read".into(),
-        _ => format!("it cannot be opened: {e}"),
+        Ok(Content::NotDicom(kind)) => Scanned::Ignored(unused(Reason::NotDicom(kind))),
+        Err(e) => Scanned::Skipped(unused(Reason::Unusable(e))),
     }
 }
 

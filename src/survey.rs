@@ -9,7 +9,7 @@ use crate::catalog::{self, Catalog};
 use crate::checksum::Digest;
 use crate::dicomdir;
 use crate::discover::{self, InputError};
-use crate::scan::{self, Instance, Pass, Scanned, Unused};
+use crate::scan::{self, Instance, Pass, Reason, Scanned, Unused};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -72,7 +72,7 @@ pub fn survey(
     for d in &directories {
         s.ignored.push(Unused {
             path: d.source.clone(),
-            reason: "a DICOM directory file (DICOMDIR): read as a table of contents; the package gets its own".into(),
+            reason: Reason::DirectoryFile,
         });
     }
     s.catalog = catalog::build(instances);
@@ -87,7 +87,9 @@ pub fn survey(
     for d in &s.catalog.duplicates {
         s.ignored.push(Unused {
             path: d.dropped.clone(),
-            reason: format!("an identical copy of {}; included once", d.kept.display()),
+            reason: Reason::IdenticalCopy {
+                kept: d.kept.clone(),
+            },
         });
     }
     s.warnings
@@ -115,7 +117,7 @@ fn hash_namesakes(instances: &mut Vec<Instance>, skipped: &mut Vec<Unused>) {
     if namesake.is_empty() {
         return;
     }
-    let failed: Vec<Option<String>> = instances
+    let failed: Vec<Option<Reason>> = instances
         .par_iter_mut()
         .map(|inst| {
             if inst.object.sha256.is_some()
@@ -128,8 +130,8 @@ fn hash_namesakes(instances: &mut Vec<Instance>, skipped: &mut Vec<Unused>) {
                     inst.object.sha256 = Some(digest);
                     None
                 }
-                Ok(_) => Some("it changed while being read".to_string()),
-                Err(e) => Some(format!("it cannot be read to the end: {e}")),
+                Ok(_) => Some(Reason::Changed),
+                Err(e) => Some(Reason::CannotReadToEnd(std::sync::Arc::new(e))),
             }
         })
         .collect();
@@ -263,7 +265,7 @@ fn cross_check(
                     if !skipped_paths.contains(&key) {
                         s.skipped.push(Unused {
                             path: shown,
-                            reason: "listed in the DICOMDIR but missing from the disc".into(),
+                            reason: Reason::MissingFromDisc,
                         });
                         continue;
                     }

@@ -473,11 +473,16 @@ fn renders_like_dcmtk_and_pydicom() {
     let mut jobs = Vec::new();
     let mut py_jobs = String::new();
     for (i, (path, name, tool, loss)) in all.iter().enumerate() {
-        let (offset, ts) = common::locate(path);
+        let object = match common::scanned(path) {
+            Ok(o) => o,
+            Err(why) => {
+                failures.push(format!("{name}: the scan does not use it: {why}"));
+                continue;
+            }
+        };
         let src = RenderSource {
             path,
-            dataset_offset: offset,
-            transfer_syntax_uid: &ts,
+            object: &object,
         };
         let opts = RenderOptions {
             max_side: 1 << 16,
@@ -569,11 +574,10 @@ fn renders_like_dcmtk_and_pydicom() {
     }
     for (file, why) in NO_REFERENCE {
         let path = dir.join(file);
-        let (offset, ts) = common::locate(&path);
+        let object = common::scanned(&path).expect("the scan uses the file");
         let src = RenderSource {
             path: &path,
-            dataset_offset: offset,
-            transfer_syntax_uid: &ts,
+            object: &object,
         };
         match render_with_info(&src, &RenderOptions::default()) {
             Ok(_) => eprintln!("{file:<44} not compared: {why}"),
@@ -618,16 +622,15 @@ fn reduced_resolution_decodes_match_the_full_decode() {
         .collect();
     files.sort();
     for path in files {
-        let Some((offset, ts)) = std::panic::catch_unwind(|| common::locate(&path)).ok() else {
+        let Ok(object) = common::scanned(&path) else {
             continue;
         };
-        if !reducible.contains(&ts.trim_end_matches('\0')) {
+        if !reducible.contains(&object.transfer_syntax_uid.trim_end_matches('\0')) {
             continue;
         }
         let src = RenderSource {
             path: &path,
-            dataset_offset: offset,
-            transfer_syntax_uid: &ts,
+            object: &object,
         };
         let full = |max_side| {
             render_with_info(

@@ -13,11 +13,10 @@ use std::time::Instant;
 use dicompack::render::{RenderOptions, RenderSource, encode_jpeg, render_with_info};
 
 fn time(path: &Path) -> (f64, String) {
-    let (offset, ts) = common::locate(path);
+    let object = common::scanned(path).expect("the scan uses the file");
     let src = RenderSource {
         path,
-        dataset_offset: offset,
-        transfer_syntax_uid: &ts,
+        object: &object,
     };
     let opts = RenderOptions::default();
     let mut times = Vec::new();

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         max_side: SIDE,
         frame: None,
     };
-    if let Err(e) = render_bytes(data, obj.dataset_offset, &obj.transfer_syntax_uid, &opts) {
+    if let Err(e) = render_bytes(data, &obj, &opts) {
         let _ = placeholder("No preview", &e.to_string(), SIDE);
     }
 });

@@ -20,8 +20,8 @@ pub const MAX_DEPTH: usize = 64;
 /// Where the walk of a data set stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Walk {
-    /// The top level reaches a pixel data element (group 7FE0) at `offset`: everything before
-    /// it is the header of the object.
+    /// The top level reaches a pixel data element (Pixel Data, Float or Double Float Pixel
+    /// Data) at `offset`: everything before it is the header of the object.
     PixelData { offset: usize, header: Header },
     /// The whole data set was walked; it has no pixel data.
     End,
@@ -137,7 +137,12 @@ impl Walker<'_> {
             if header.tag == ITEM_END && depth > 0 && end.is_none() {
                 return Ok(Walk::End);
             }
-            if depth == 0 && header.tag.group() == 0x7FE0 {
+            // (7FE0,0010) Pixel Data, (7FE0,0008) Float and (7FE0,0009) Double Float Pixel Data;
+            // the group's length element (7FE0,0000) is an ordinary element.
+            if depth == 0
+                && header.tag.group() == 0x7FE0
+                && matches!(header.tag.element(), 0x0008 | 0x0009 | 0x0010)
+            {
                 return Ok(Walk::PixelData {
                     offset: pos,
                     header,

@@ -5,8 +5,8 @@ use super::*;
 const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
 const SR: &str = "1.2.840.10008.5.1.4.1.1.88.22";
 const HANGING: &str = "1.2.840.10008.5.1.4.38.1";
-const EXPLICIT: &str = "1.2.840.10008.1.2.1";
-const JPEG2000: &str = "1.2.840.10008.1.2.4.90";
+use crate::dicom::syntax::EXPLICIT_VR_LITTLE_ENDIAN as EXPLICIT;
+use dicom_dictionary_std::uids::JPEG2000_LOSSLESS as JPEG2000;
 
 fn instance(path: &[&str], class: &str, uid: &str, number: i32) -> DirInstance {
     DirInstance {

@@ -16,7 +16,7 @@ pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.1365832024486703165464069438262
 /// Implementation Version Name (0002,0013): at most 16 characters.
 pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOMPACK_0_1";
 
-const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+use crate::dicom::syntax::EXPLICIT_VR_LITTLE_ENDIAN as EXPLICIT_VR_LE;
 const PREAMBLE_LEN: usize = 128;
 /// Size of the three link elements at the start of every record: (0004,1400) UL, (0004,1410) US,
 /// (0004,1420) UL.

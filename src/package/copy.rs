@@ -12,10 +12,11 @@
 use super::{INTERRUPTED, PackError};
 use crate::checksum::Digest;
 use crate::layout::Placed;
-use crate::scan::{self, Content, Object};
+use crate::scan::{self, Content, Object, Reason};
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read, Seek, Write};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use zip::ZipWriter;
 use zip::write::{SimpleFileOptions, ZipFileBuilder};
@@ -53,7 +54,7 @@ pub(super) enum Outcome {
         size: u64,
     },
     /// The source cannot be packed; the reason is for the person running the tool.
-    LeftOut(String),
+    LeftOut(Reason),
 }
 
 enum Prepared {
@@ -69,7 +70,7 @@ enum Prepared {
         source: Digest,
         crc: u32,
     },
-    LeftOut(String),
+    LeftOut(Reason),
 }
 
 /// Copies every job into `zip`, in order; `tick` is called once per job. An error is about
@@ -172,15 +173,15 @@ fn prepare(job: &Job<'_>) -> Prepared {
         return hash_ahead(job);
     }
     if INTERRUPTED.load(Ordering::Relaxed) {
-        return Prepared::LeftOut("stopped".into());
+        return Prepared::LeftOut(Reason::Stopped);
     }
     let file = match scan::open_source(&job.placed.instance.source) {
         Ok(f) => f,
-        Err(e) => return Prepared::LeftOut(format!("it can no longer be read: {e}")),
+        Err(e) => return Prepared::LeftOut(Reason::NoLongerReadable(Arc::new(e))),
     };
     let mut bytes = Vec::with_capacity(expected.size as usize);
     if let Err(e) = file.take(expected.size + 1).read_to_end(&mut bytes) {
-        return Prepared::LeftOut(format!("read error while copying: {e}"));
+        return Prepared::LeftOut(Reason::CopyReadError(Arc::new(e)));
     }
     let source = match recheck(scan::scan_bytes(&bytes), expected) {
         Ok(d) => d,
@@ -215,13 +216,12 @@ fn prepare(job: &Job<'_>) -> Prepared {
             size,
         },
         // Only memory can fail here; leave the file out rather than stop the whole package.
-        Err(e) => Prepared::LeftOut(format!("it could not be compressed: {e}")),
+        Err(e) => Prepared::LeftOut(Reason::NotCompressed(Arc::new(e))),
     }
 }
 
 /// The full scan of what was copied must find the object the survey found.
-fn recheck(scanned: Result<Content, scan::ScanError>, expected: &Object) -> Result<Digest, String> {
-    let changed = || "it changed after it was scanned; left out rather than packed unchecked";
+fn recheck(scanned: Result<Content, scan::ScanError>, expected: &Object) -> Result<Digest, Reason> {
     match scanned {
         Ok(Content::Object(o))
             if o.size == expected.size
@@ -229,13 +229,11 @@ fn recheck(scanned: Result<Content, scan::ScanError>, expected: &Object) -> Resu
                 && o.transfer_syntax_uid == expected.transfer_syntax_uid
                 && o.attrs == expected.attrs =>
         {
-            o.sha256.ok_or_else(|| changed().to_string())
+            o.sha256.ok_or(Reason::ChangedSinceScan(None))
         }
-        Ok(_) => Err(changed().into()),
-        Err(scan::ScanError::Io { source, .. }) => {
-            Err(format!("read error while copying: {source}"))
-        }
-        Err(e) => Err(format!("{}: {e}", changed())),
+        Ok(_) => Err(Reason::ChangedSinceScan(None)),
+        Err(scan::ScanError::Io { source, .. }) => Err(Reason::CopyReadError(source)),
+        Err(e) => Err(Reason::ChangedSinceScan(Some(e))),
     }
 }
 
@@ -247,7 +245,7 @@ fn hash_ahead(job: &Job<'_>) -> Prepared {
     let expected = &job.placed.instance.object;
     let file = match scan::open_source(&job.placed.instance.source) {
         Ok(f) => f,
-        Err(e) => return Prepared::LeftOut(format!("it can no longer be read: {e}")),
+        Err(e) => return Prepared::LeftOut(Reason::NoLongerReadable(Arc::new(e))),
     };
     let mut reader = Summing {
         file,
@@ -298,11 +296,11 @@ fn stream<W: Write + Seek>(
     zip: &mut ZipWriter<W>,
     job: &Job<'_>,
     crc: u32,
-) -> Result<Result<(), String>, PackError> {
+) -> Result<Result<(), Reason>, PackError> {
     let inst = job.placed.instance;
     let file = match scan::open_source(&inst.source) {
         Ok(f) => f,
-        Err(e) => return Ok(Err(format!("it can no longer be read: {e}"))),
+        Err(e) => return Ok(Err(Reason::NoLongerReadable(Arc::new(e)))),
     };
     zip.start_file(job.name, job.options)?;
     let write_err = |source| PackError::Io {
@@ -336,9 +334,7 @@ fn stream<W: Write + Seek>(
     }
     if !same {
         zip.abort_file()?;
-        return Ok(Err(
-            "it changed while being copied; left out rather than packed unchecked".into(),
-        ));
+        return Ok(Err(Reason::ChangedWhileCopied));
     }
     Ok(Ok(()))
 }
@@ -346,7 +342,7 @@ fn stream<W: Write + Seek>(
 #[cfg(test)]
 mod tests {
     use super::super::{Notes, PackOptions, write};
-    use crate::scan::Pass;
+    use crate::scan::{Pass, Reason};
 
     /// The writer's copy of a file hashed ahead must be the bytes that were hashed: a file
     /// that changed in between (same length, other bytes) is dropped from the archive.
@@ -374,7 +370,7 @@ mod tests {
             panic!("hash_ahead refused a good file");
         };
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        assert_eq!(super::stream(&mut zip, &job, crc).unwrap(), Ok(()));
+        assert!(super::stream(&mut zip, &job, crc).unwrap().is_ok());
 
         let mut bytes = std::fs::read(&input).unwrap();
         let last = bytes.len() - 1;
@@ -385,7 +381,7 @@ mod tests {
             ..job
         };
         let reason = super::stream(&mut zip, &job2, crc).unwrap().unwrap_err();
-        assert!(reason.contains("changed while being copied"), "{reason}");
+        assert!(matches!(reason, Reason::ChangedWhileCopied), "{reason}");
         let archive = zip::ZipArchive::new(zip.finish().unwrap()).unwrap();
         let names: Vec<String> = archive
             .file_names()
@@ -437,9 +433,7 @@ mod tests {
         assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
         assert_eq!(report.failed[0].path, victim);
         assert!(
-            report.failed[0]
-                .reason
-                .contains("changed after it was scanned"),
+            matches!(report.failed[0].reason, Reason::ChangedSinceScan(_)),
             "{}",
             report.failed[0].reason
         );

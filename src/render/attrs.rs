@@ -1,12 +1,8 @@
 //! The attributes that decide how an image is drawn, parsed from the bytes before Pixel Data.
 
-use std::io::Cursor;
-
 use dicom_core::{PrimitiveValue, Tag};
 use dicom_dictionary_std::tags;
-use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::RenderError;
 use super::lut::{Lut, Palette, VoiFunction};
@@ -44,16 +40,9 @@ pub(crate) struct Header {
     pub obj: InMemDicomObject,
 }
 
+/// Parses the image elements, which [`super::source`] has walked.
 pub(crate) fn parse_header(bytes: &[u8], enc: Encoding) -> Result<Header, RenderError> {
-    let uid = match enc {
-        Encoding::ImplicitLe => "1.2.840.10008.1.2",
-        Encoding::ExplicitLe => "1.2.840.10008.1.2.1",
-        Encoding::ExplicitBe => "1.2.840.10008.1.2.2",
-    };
-    let ts = TransferSyntaxRegistry
-        .get(uid)
-        .ok_or_else(|| RenderError::Corrupt("no transfer syntax for the header".into()))?;
-    let obj = InMemDicomObject::read_dataset_with_ts(Cursor::new(bytes), ts)
+    let obj = crate::dicom::read_dataset(bytes, enc)
         .map_err(|e| RenderError::Corrupt(format!("attributes do not parse: {e}")))?;
     Ok(Header { obj })
 }

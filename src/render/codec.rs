@@ -2,9 +2,6 @@
 //! YBR_FULL_422), RLE Lossless, JPEG (baseline, extended 8/12-bit, lossless), JPEG-LS and
 //! JPEG 2000. Only the fragments of the requested frame are read from the file.
 
-use dicom_encoding::TransferSyntaxIndex;
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-
 use super::RenderError;
 use super::attrs::ImageAttrs;
 use super::jpegls;
@@ -51,10 +48,7 @@ pub(crate) struct Decoded {
 }
 
 pub(crate) fn ts_name(uid: &str) -> String {
-    TransferSyntaxRegistry
-        .get(uid)
-        .map(|ts| format!("{} ({uid})", ts.name()))
-        .unwrap_or_else(|| uid.to_string())
+    crate::dicom::syntax::describe(uid)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,27 +61,22 @@ enum Kind {
     J2k,
 }
 
+/// How pixel data of the syntax `uid` is decoded, when it can be; an unknown UID, which the
+/// byte layer reads as explicit VR little endian, cannot be drawn.
 fn kind_of(uid: &str) -> Option<Kind> {
-    Some(match uid {
-        "1.2.840.10008.1.2"
-        | "1.2.840.10008.1.2.1"
-        | "1.2.840.10008.1.2.2"
-        | "1.2.840.10008.1.2.1.99" => Kind::Native,
-        "1.2.840.10008.1.2.1.98" => Kind::EncapsulatedNative,
-        "1.2.840.10008.1.2.5" => Kind::Rle,
-        "1.2.840.10008.1.2.4.50"
-        | "1.2.840.10008.1.2.4.51"
-        | "1.2.840.10008.1.2.4.57"
-        | "1.2.840.10008.1.2.4.70" => Kind::Jpeg,
-        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Kind::JpegLs,
-        "1.2.840.10008.1.2.4.90"
-        | "1.2.840.10008.1.2.4.91"
-        | "1.2.840.10008.1.2.4.92"
-        | "1.2.840.10008.1.2.4.93"
-        | "1.2.840.10008.1.2.4.201"
-        | "1.2.840.10008.1.2.4.202"
-        | "1.2.840.10008.1.2.4.203" => Kind::J2k,
-        _ => return None,
+    use crate::dicom::Codec;
+    if !crate::dicom::syntax::is_known(uid) {
+        return None;
+    }
+    let ts = crate::dicom::TransferSyntax::of(uid);
+    Some(match ts.codec {
+        Codec::Native => Kind::Native,
+        Codec::EncapsulatedNative => Kind::EncapsulatedNative,
+        Codec::Rle => Kind::Rle,
+        Codec::Jpeg => Kind::Jpeg,
+        Codec::JpegLs => Kind::JpegLs,
+        Codec::Jpeg2000 => Kind::J2k,
+        Codec::Other => return None,
     })
 }
 

@@ -190,8 +190,8 @@ mod tests {
             vec!["unsupported", "transfer", "syntax"]
         );
         assert_eq!(
-            wrap("1.2.840.10008.1.2.4.100", 10),
-            vec!["1.2.840.10", "008.1.2.4.", "100"]
+            wrap("1.2.826.0.1.3680043", 10),
+            vec!["1.2.826.0.", "1.3680043"]
         );
         assert!(wrap("", 5).is_empty());
     }

@@ -38,13 +38,12 @@ use image::RgbImage;
 pub use codec::supports_transfer_syntax;
 pub use lut::VoiFunction;
 
-/// Where the dataset of a source file starts and how it is encoded, as found by `scan`.
-/// Headerless files (no preamble, no meta) have `dataset_offset == 0`.
+/// A file to draw, and what the scan found in it (where its data set, image attributes and
+/// pixel data lie): render reads those places and walks nothing again.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderSource<'a> {
     pub path: &'a Path,
-    pub dataset_offset: u64,
-    pub transfer_syntax_uid: &'a str,
+    pub object: &'a crate::scan::Object,
 }
 
 /// How big a thumbnail, and of which frame.
@@ -135,28 +134,29 @@ pub fn render_with_info(
     src: &RenderSource,
     opts: &RenderOptions,
 ) -> Result<(RgbImage, RenderInfo), RenderError> {
-    let ts = supported_ts(src.transfer_syntax_uid)?;
-    let loc = source::locate(src.path, src.dataset_offset, ts)?;
+    let ts = supported_ts(&src.object.transfer_syntax_uid)?;
+    let loc = source::locate(src.path, src.object)?;
     render_located(loc, ts, opts)
 }
 
 /// [`render_with_info`] on the bytes of a whole file already in memory (the fuzzing entry
-/// point): `dataset_offset` and `transfer_syntax_uid` as `scan` found them.
+/// point), with what `scan` found in them.
 pub fn render_bytes(
     bytes: &[u8],
-    dataset_offset: u64,
-    transfer_syntax_uid: &str,
+    object: &crate::scan::Object,
     opts: &RenderOptions,
 ) -> Result<(RgbImage, RenderInfo), RenderError> {
-    let ts = supported_ts(transfer_syntax_uid)?;
-    let loc = source::locate_bytes(bytes.to_vec(), dataset_offset, ts)?;
+    let ts = supported_ts(&object.transfer_syntax_uid)?;
+    let loc = source::locate_bytes(bytes.to_vec(), object)?;
     render_located(loc, ts, opts)
 }
 
 fn supported_ts(uid: &str) -> Result<&str, RenderError> {
     let ts = uid.trim_end_matches('\0').trim();
     if !supports_transfer_syntax(ts) {
-        return Err(RenderError::UnsupportedTransferSyntax(codec::ts_name(ts)));
+        return Err(RenderError::UnsupportedTransferSyntax(
+            crate::dicom::syntax::describe(ts),
+        ));
     }
     Ok(ts)
 }

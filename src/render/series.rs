@@ -87,8 +87,7 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
 fn draw(inst: &Instance, max_side: u32) -> Result<image::RgbImage, super::RenderError> {
     let src = RenderSource {
         path: &inst.source,
-        dataset_offset: inst.object.dataset_offset,
-        transfer_syntax_uid: &inst.object.transfer_syntax_uid,
+        object: &inst.object,
     };
     let opts = RenderOptions {
         max_side,

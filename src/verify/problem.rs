@@ -104,7 +104,10 @@ pub enum Problem {
     #[error("{file}: a directory file where an image belongs")]
     DirectoryAsImage { file: String },
     #[error("{file}: not a DICOM file ({kind})")]
-    NotDicom { file: String, kind: &'static str },
+    NotDicom {
+        file: String,
+        kind: crate::scan::NotDicom,
+    },
     #[error("{file}: does not parse: {source}")]
     DoesNotParse {
         file: String,
