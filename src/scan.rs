@@ -482,9 +482,7 @@ fn read_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
     let mut stream = Stream { source, read: 0 };
     let mut head = Vec::new();
     stream.fill(&mut head, S::HEAD_START.min(len as usize))?;
-
-    let detected = detect_with_room(&mut stream, &mut head, len)?;
-    let (format, ts, meta_sop_class, meta_sop_instance, dataset_start) = match detected {
+    let start = match detect_with_room(&mut stream, &mut head, len)? {
         Detected::NotDicom => {
             let kind = describe_not_dicom(&head);
             stream.finish(len, None)?;
@@ -494,124 +492,160 @@ fn read_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
             format,
             meta,
             dataset_start,
-        } => (
+        } => Start {
             format,
-            meta.transfer_syntax_uid,
-            meta.media_storage_sop_class_uid,
-            meta.media_storage_sop_instance_uid,
+            ts: meta.transfer_syntax_uid,
+            meta_sop_class: meta.media_storage_sop_class_uid,
+            meta_sop_instance: meta.media_storage_sop_instance_uid,
             dataset_start,
-        ),
-        Detected::Headerless { encoding } => {
-            let ts = TransferSyntax::uid_for_encoding(encoding);
-            (
-                SourceFormat::Headerless,
-                ts.to_string(),
-                String::new(),
-                String::new(),
-                0,
-            )
-        }
+        },
+        Detected::Headerless { encoding } => Start {
+            format: SourceFormat::Headerless,
+            ts: TransferSyntax::uid_for_encoding(encoding).to_string(),
+            meta_sop_class: String::new(),
+            meta_sop_instance: String::new(),
+            dataset_start: 0,
+        },
     };
-    check_transfer_syntax(&ts)?;
-    let syntax = TransferSyntax::of(&ts);
-    let encoding = syntax.encoding;
+    check_transfer_syntax(&start.ts)?;
+    let syntax = TransferSyntax::of(&start.ts);
     let mut warnings = Vec::new();
-
     let (obj, layout) = if syntax.deflated {
         // Deflated data cannot be walked in place: read it all (bounded), inflate (bounded).
         stream.fill(&mut head, HEAD_MAX.min(len as usize))?;
         if (head.len() as u64) < len {
             return Err(ScanError::DeflatedTooLarge);
         }
-        let inflated = inflate_bounded(head.get(dataset_start..).unwrap_or_default())?;
+        let inflated = inflate_bounded(head.get(start.dataset_start..).unwrap_or_default())?;
         let parsed = parse_header(&inflated, Encoding::ExplicitLe)?;
         stream.finish(len, None)?;
         parsed
     } else {
-        let walked = match walk_with_room(&mut stream, &mut head, dataset_start, encoding, len) {
-            Ok(walked) => walked,
-            // Some writers declare one VR encoding and use the other. Such a file cannot be
-            // packed as it is (its header would lie to the receiver's viewer), and for an
-            // encapsulated syntax it has no correct header at all: name the problem exactly.
-            Err(first) if format != SourceFormat::Headerless => {
-                if let Some(other) = encoding.other_vr()
-                    && walk_with_room(&mut stream, &mut head, dataset_start, other, len).is_ok()
-                {
-                    return Err(ScanError::VrMismatch {
-                        uid: ts,
-                        declared: encoding,
-                        written: other,
-                    });
-                }
-                return Err(first);
-            }
-            Err(first) => return Err(first),
-        };
-        let header_end = match walked.walk {
-            Walk::PixelData { offset, .. } => offset,
-            _ => head.len(),
-        };
-        let header = head.get(dataset_start..header_end).unwrap_or_default();
-        let obj = if walked.unparseable.is_empty() {
-            read_dataset(header, encoding)?
-        } else {
-            warnings.push(format!(
-                "{} element(s) of unknown type could not be read (left as they are in the file)",
-                walked.unparseable.len()
-            ));
-            read_dataset(
-                &excise(header, dataset_start, &walked.unparseable),
-                encoding,
-            )?
-        };
-        let layout = layout_of(&walked);
-        let mut check = layout.pixel.map(|p| {
-            let value_len = match p.stored {
-                PixelValue::Native { len, .. } => Some(len),
-                PixelValue::Encapsulated => None,
-            };
-            PixelDataCheck::new(value_len, p.value)
-        });
-        if let (Some(check), Some(p)) = (check.as_mut(), layout.pixel) {
-            check.feed(head.get(p.value as usize..).unwrap_or_default())?;
-        }
-        stream.finish(len, check.as_mut())?;
-        if let Some(check) = check {
-            check.finish()?;
-        }
-        (obj, layout)
+        read_in_place(
+            &mut stream,
+            &mut head,
+            &start,
+            syntax.encoding,
+            len,
+            &mut warnings,
+        )?
     };
+    Ok(content(stream, start, obj, layout, warnings, len))
+}
 
+/// What the first bytes said: the format, the transfer syntax, the File Meta's identity.
+struct Start {
+    format: SourceFormat,
+    ts: String,
+    meta_sop_class: String,
+    meta_sop_instance: String,
+    dataset_start: usize,
+}
+
+/// Walks and parses a data set that is not deflated, where it lies in the stream, and checks
+/// that its pixel data is complete.
+fn read_in_place<S: Source>(
+    stream: &mut Stream<S>,
+    head: &mut Vec<u8>,
+    start: &Start,
+    encoding: Encoding,
+    len: u64,
+    warnings: &mut Vec<String>,
+) -> Result<(InMemDicomObject, Layout), ScanError> {
+    let dataset_start = start.dataset_start;
+    let walked = match walk_with_room(stream, head, dataset_start, encoding, len) {
+        Ok(walked) => walked,
+        // Some writers declare one VR encoding and use the other. Such a file cannot be
+        // packed as it is (its header would lie to the receiver's viewer), and for an
+        // encapsulated syntax it has no correct header at all: name the problem exactly.
+        Err(first) if start.format != SourceFormat::Headerless => {
+            if let Some(other) = encoding.other_vr()
+                && walk_with_room(stream, head, dataset_start, other, len).is_ok()
+            {
+                return Err(ScanError::VrMismatch {
+                    uid: start.ts.clone(),
+                    declared: encoding,
+                    written: other,
+                });
+            }
+            return Err(first);
+        }
+        Err(first) => return Err(first),
+    };
+    let header_end = match walked.walk {
+        Walk::PixelData { offset, .. } => offset,
+        _ => head.len(),
+    };
+    let header = head.get(dataset_start..header_end).unwrap_or_default();
+    let obj = if walked.unparseable.is_empty() {
+        read_dataset(header, encoding)?
+    } else {
+        warnings.push(format!(
+            "{} element(s) of unknown type could not be read (left as they are in the file)",
+            walked.unparseable.len()
+        ));
+        read_dataset(
+            &excise(header, dataset_start, &walked.unparseable),
+            encoding,
+        )?
+    };
+    let layout = layout_of(&walked);
+    let mut check = layout.pixel.map(|p| {
+        let value_len = match p.stored {
+            PixelValue::Native { len, .. } => Some(len),
+            PixelValue::Encapsulated => None,
+        };
+        PixelDataCheck::new(value_len, p.value)
+    });
+    if let (Some(check), Some(p)) = (check.as_mut(), layout.pixel) {
+        check.feed(head.get(p.value as usize..).unwrap_or_default())?;
+    }
+    stream.finish(len, check.as_mut())?;
+    if let Some(check) = check {
+        check.finish()?;
+    }
+    Ok((obj, layout))
+}
+
+/// The object, or the directory, that a read stream holds.
+fn content<S: Source>(
+    stream: Stream<S>,
+    start: Start,
+    obj: InMemDicomObject,
+    layout: Layout,
+    mut warnings: Vec<String>,
+    len: u64,
+) -> Content {
     let mut attrs = attributes(&obj);
     attrs.has_pixel_data = layout.pixel.is_some();
-    let is_directory = meta_sop_class == MEDIA_STORAGE_DIRECTORY
+    let is_directory = start.meta_sop_class == MEDIA_STORAGE_DIRECTORY
         || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some();
-    if !is_directory && attrs.sop_class_uid.is_empty() && !meta_sop_class.is_empty() {
-        attrs.sop_class_uid = meta_sop_class.as_str().into();
+    if !is_directory && attrs.sop_class_uid.is_empty() && !start.meta_sop_class.is_empty() {
+        attrs.sop_class_uid = start.meta_sop_class.as_str().into();
         warnings.push("SOP Class UID missing from the dataset; taken from the file header".into());
     }
-    if !is_directory && !meta_sop_instance.is_empty() && meta_sop_instance != attrs.sop_instance_uid
-    {
+    let meta_instance = &start.meta_sop_instance;
+    if !is_directory && !meta_instance.is_empty() && *meta_instance != attrs.sop_instance_uid {
         warnings.push(format!(
-            "file header names SOP Instance UID {meta_sop_instance}, the dataset {}",
+            "file header names SOP Instance UID {meta_instance}, the dataset {}",
             attrs.sop_instance_uid
         ));
     }
     let object = Box::new(Object {
         size: len,
         sha256: stream.source.digest(),
-        format,
-        dataset_offset: dataset_start as u64,
-        transfer_syntax_uid: ts.into(),
+        format: start.format,
+        dataset_offset: start.dataset_start as u64,
+        transfer_syntax_uid: start.ts.into(),
         attrs,
         warnings,
         layout,
     });
-    Ok(if is_directory {
+    if is_directory {
         Content::Directory(object)
     } else {
         Content::Object(object)
-    })
+    }
 }
 
 /// An object the catalog can hold must say which instance, study and series it is, in UIDs

@@ -63,7 +63,73 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
     }
     let mut w = Warnings::default();
     let b = bytes;
+    let (syntax, mut pos) = read_meta(b, &mut w)?;
 
+    // The Basic Directory data set.
+    let mut file_set_id = String::new();
+    let mut root_first = None;
+    let mut raw = Vec::new();
+    let mut found_sequence = false;
+    while pos < b.len() {
+        let h = match header(b, pos, syntax) {
+            Ok(h) => h,
+            Err(e) if found_sequence => {
+                w.push(format!("stopped reading after the record sequence: {e}"));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        w.check_vr(&h, syntax);
+        if h.tag == (0x0004, 0x1220) {
+            found_sequence = true;
+            match read_records(b, &h, syntax, &mut raw, &mut w) {
+                Ok(end) => pos = end,
+                Err(e) => {
+                    w.push(format!(
+                        "{e}; kept the {} records read before that",
+                        raw.len()
+                    ));
+                    break;
+                }
+            }
+            continue;
+        }
+        if h.len != UNDEFINED {
+            let value = value_of(b, &h).ok_or_else(|| {
+                DicomDirError::Truncated(format!("element {} runs past the end", tag_name(h.tag)))
+            })?;
+            match h.tag {
+                (0x0004, 0x1130) => file_set_id = text(value),
+                (0x0004, 0x1200) => root_first = u32_value(value),
+                _ => {}
+            }
+        }
+        pos = match skip_element(b, &h, syntax, 0) {
+            Ok(p) => p,
+            Err(e) if found_sequence => {
+                w.push(format!("stopped reading after the record sequence: {e}"));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    if !found_sequence {
+        return Err(DicomDirError::Malformed(
+            "no Directory Record Sequence (0004,1220): this is not a DICOM directory".into(),
+        ));
+    }
+
+    let records = flatten(raw, root_first, &mut w);
+    Ok(DicomDir {
+        file_set_id,
+        records,
+        warnings: w.finish(),
+    })
+}
+
+/// The File Meta group (always Explicit VR Little Endian): how the directory is encoded, and
+/// where its data set starts.
+fn read_meta(b: &[u8], w: &mut Warnings) -> Result<(Encoding, usize), DicomDirError> {
     // File Meta Information: group 0002, always Explicit VR Little Endian.
     let mut pos = 132;
     let mut transfer_syntax = None;
@@ -123,61 +189,12 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
             guess
         }
     };
+    Ok((syntax, pos))
+}
 
-    // The Basic Directory data set.
-    let mut file_set_id = String::new();
-    let mut root_first = None;
-    let mut raw = Vec::new();
-    let mut found_sequence = false;
-    while pos < b.len() {
-        let h = match header(b, pos, syntax) {
-            Ok(h) => h,
-            Err(e) if found_sequence => {
-                w.push(format!("stopped reading after the record sequence: {e}"));
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        w.check_vr(&h, syntax);
-        if h.tag == (0x0004, 0x1220) {
-            found_sequence = true;
-            match read_records(b, &h, syntax, &mut raw, &mut w) {
-                Ok(end) => pos = end,
-                Err(e) => {
-                    w.push(format!(
-                        "{e}; kept the {} records read before that",
-                        raw.len()
-                    ));
-                    break;
-                }
-            }
-            continue;
-        }
-        if h.len != UNDEFINED {
-            let value = value_of(b, &h).ok_or_else(|| {
-                DicomDirError::Truncated(format!("element {} runs past the end", tag_name(h.tag)))
-            })?;
-            match h.tag {
-                (0x0004, 0x1130) => file_set_id = text(value),
-                (0x0004, 0x1200) => root_first = u32_value(value),
-                _ => {}
-            }
-        }
-        pos = match skip_element(b, &h, syntax, 0) {
-            Ok(p) => p,
-            Err(e) if found_sequence => {
-                w.push(format!("stopped reading after the record sequence: {e}"));
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-    }
-    if !found_sequence {
-        return Err(DicomDirError::Malformed(
-            "no Directory Record Sequence (0004,1220): this is not a DICOM directory".into(),
-        ));
-    }
-
+/// The records in directory order (by their offsets, else by the sequence), each with the
+/// keys of its ancestors.
+fn flatten(mut raw: Vec<RawRecord>, root_first: Option<u32>, w: &mut Warnings) -> Vec<DirRecord> {
     let order = match by_offsets(&raw, root_first) {
         Ok(order) => order,
         Err(why) => {
@@ -189,7 +206,7 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
     };
     // Each record appears at most once in `order`, so its values are moved, not copied: a
     // DICOMDIR of 100,000 records is never held twice.
-    let records = order
+    order
         .into_iter()
         .filter_map(|(i, ctx)| raw.get_mut(i).map(|r| (std::mem::take(r), ctx)))
         // Records that reference a file, and leaf records of other types (a record without a
@@ -201,7 +218,7 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
         })
         .map(|(r, ctx)| {
             if let Some(id) = &r.file_id {
-                check_file_id(id, r.offset, &mut w);
+                check_file_id(id, r.offset, w);
             }
             DirRecord {
                 record_type: r.record_type,
@@ -214,12 +231,7 @@ pub fn read(bytes: &[u8]) -> Result<DicomDir, DicomDirError> {
                 series_instance_uid: r.series_instance_uid.or(ctx.series_instance_uid),
             }
         })
-        .collect();
-    Ok(DicomDir {
-        file_set_id,
-        records,
-        warnings: w.finish(),
-    })
+        .collect()
 }
 
 // ---- the raw walker ------------------------------------------------------------------------
