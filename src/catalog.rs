@@ -130,8 +130,9 @@ impl Catalog {
 }
 
 /// Builds the catalog. `instances` should be in a stable order (the discovery order): the first
-/// of two copies is the one kept.
-pub fn build(instances: Vec<Instance>) -> Catalog {
+/// of two copies is the one kept. `missing_from_source` counts, per Series Instance UID, the
+/// files a disc's DICOMDIR lists that are not usable.
+pub fn build(instances: Vec<Instance>, missing_from_source: &BTreeMap<String, usize>) -> Catalog {
     let mut catalog = Catalog::default();
     let mut by_uid: HashMap<String, (std::path::PathBuf, Option<crate::checksum::Digest>)> =
         HashMap::new();
@@ -202,7 +203,8 @@ pub fn build(instances: Vec<Instance>) -> Catalog {
                             &b.sop_instance_uid,
                         ))
                 });
-                series.push(build_series(series_uid, instances));
+                let missing = missing_from_source.get(&series_uid).copied().unwrap_or(0);
+                series.push(build_series(series_uid, instances, missing));
             }
             series.sort_by(|a, b| {
                 (a.number.is_none(), a.number, &a.uid).cmp(&(b.number.is_none(), b.number, &b.uid))
@@ -241,7 +243,7 @@ fn first_nonempty<'a>(instances: &'a [Instance], f: impl Fn(&'a Instance) -> &'a
         .to_string()
 }
 
-fn build_series(uid: String, instances: Vec<Instance>) -> Series {
+fn build_series(uid: String, instances: Vec<Instance>, missing_from_source: usize) -> Series {
     let numbers: BTreeSet<i32> = instances
         .iter()
         .filter_map(|i| i.object.attrs.instance_number)
@@ -263,7 +265,7 @@ fn build_series(uid: String, instances: Vec<Instance>) -> Series {
         uid,
         instances,
         missing_instance_numbers,
-        missing_from_source: 0,
+        missing_from_source,
     }
 }
 

@@ -75,14 +75,7 @@ pub fn survey(
             reason: Reason::DirectoryFile,
         });
     }
-    s.catalog = catalog::build(instances);
-    for p in &mut s.catalog.patients {
-        for st in &mut p.studies {
-            for se in &mut st.series {
-                se.missing_from_source = missing_by_series.get(&se.uid).copied().unwrap_or(0);
-            }
-        }
-    }
+    s.catalog = catalog::build(instances, &missing_by_series);
     s.skipped.extend(s.catalog.conflicts.iter().cloned());
     for d in &s.catalog.duplicates {
         s.ignored.push(Unused {
@@ -182,22 +175,51 @@ fn cross_check(
     instances: &[Instance],
     s: &mut Survey,
 ) -> BTreeMap<String, usize> {
-    let mut missing_by_series: BTreeMap<String, usize> = BTreeMap::new();
     if directories.is_empty() {
-        return missing_by_series;
+        return BTreeMap::new();
     }
-    let by_path: BTreeMap<Vec<String>, &Instance> =
-        instances.iter().map(|i| (folded(&i.source), i)).collect();
-    let skipped_paths: BTreeSet<Vec<String>> = s
-        .skipped
-        .iter()
-        .chain(s.ignored.iter())
-        .map(|u| folded(&u.path))
-        .collect();
-    let mut referenced: BTreeSet<Vec<String>> = BTreeSet::new();
-    let mut primary_roots = Vec::new();
-
+    let mut check = CrossCheck {
+        by_path: instances.iter().map(|i| (folded(&i.source), i)).collect(),
+        unusable: s
+            .skipped
+            .iter()
+            .chain(s.ignored.iter())
+            .map(|u| folded(&u.path))
+            .collect(),
+        referenced: BTreeSet::new(),
+        primary_roots: Vec::new(),
+        missing_by_series: BTreeMap::new(),
+    };
     for d in directories {
+        check.directory(d, s);
+    }
+    for i in instances {
+        let key = folded(&i.source);
+        if check.primary_roots.iter().any(|r| key.starts_with(r))
+            && !check.referenced.contains(&key)
+        {
+            s.warnings.push(format!(
+                "{}: a DICOM file the DICOMDIR does not list; included anyway",
+                i.source.display()
+            ));
+        }
+    }
+    check.missing_by_series
+}
+
+/// What the cross-check knows, keyed by folded paths (see [`folded`]).
+struct CrossCheck<'a> {
+    by_path: BTreeMap<Vec<String>, &'a Instance>,
+    /// Files already skipped or ignored, with their own reason.
+    unusable: BTreeSet<Vec<String>>,
+    referenced: BTreeSet<Vec<String>>,
+    /// Folders that hold a DICOMDIR: every file below should be listed.
+    primary_roots: Vec<Vec<String>>,
+    missing_by_series: BTreeMap<String, usize>,
+}
+
+impl CrossCheck<'_> {
+    fn directory(&mut self, d: &Instance, s: &mut Survey) {
         let is_primary = d
             .source
             .file_name()
@@ -208,7 +230,7 @@ fn cross_check(
             Err(e) => {
                 s.warnings
                     .push(format!("{}: cannot be read again: {e}", d.source.display()));
-                continue;
+                return;
             }
         };
         let dir = match dicomdir::read(&bytes) {
@@ -218,85 +240,82 @@ fn cross_check(
                     "{}: this DICOM directory cannot be read ({e}); the disc is read without it",
                     d.source.display()
                 ));
-                continue;
+                return;
             }
         };
         if is_primary {
-            primary_roots.push(folded(base));
+            self.primary_roots.push(folded(base));
         }
         for w in &dir.warnings {
             s.warnings.push(format!("{}: {w}", d.source.display()));
         }
         for rec in &dir.records {
-            let Some(components) = &rec.file_id else {
-                continue;
-            };
-            if components
-                .iter()
-                .any(|c| c.is_empty() || c == "." || c == ".." || c.contains(['/', '\\', ':']))
-            {
-                s.warnings.push(format!(
-                    "{}: lists {:?}, a path leading outside the disc; not followed",
-                    d.source.display(),
-                    components.join("\\")
-                ));
-                continue;
+            if let Some(components) = &rec.file_id {
+                self.record(d, base, is_primary, rec, components, s);
             }
-            let mut key = folded(base);
-            key.extend(components.iter().map(|c| fold(c)));
-            referenced.insert(key.clone());
-            let shown = base.join(components.join("/"));
-            match by_path.get(&key) {
-                Some(inst) => {
-                    if let Some(uid) = &rec.sop_instance_uid
-                        && *uid != inst.object.attrs.sop_instance_uid
-                    {
-                        s.warnings.push(format!(
-                            "{}: the DICOMDIR expects SOP Instance UID {uid}, the file has {}",
-                            inst.source.display(),
-                            inst.object.attrs.sop_instance_uid
-                        ));
-                    }
+        }
+    }
+
+    fn record(
+        &mut self,
+        d: &Instance,
+        base: &Path,
+        is_primary: bool,
+        rec: &dicomdir::DirRecord,
+        components: &[String],
+        s: &mut Survey,
+    ) {
+        if components
+            .iter()
+            .any(|c| c.is_empty() || c == "." || c == ".." || c.contains(['/', '\\', ':']))
+        {
+            s.warnings.push(format!(
+                "{}: lists {:?}, a path leading outside the disc; not followed",
+                d.source.display(),
+                components.join("\\")
+            ));
+            return;
+        }
+        let mut key = folded(base);
+        key.extend(components.iter().map(|c| fold(c)));
+        self.referenced.insert(key.clone());
+        let shown = base.join(components.join("/"));
+        match self.by_path.get(&key) {
+            Some(inst) => {
+                if let Some(uid) = &rec.sop_instance_uid
+                    && *uid != inst.object.attrs.sop_instance_uid
+                {
+                    s.warnings.push(format!(
+                        "{}: the DICOMDIR expects SOP Instance UID {uid}, the file has {}",
+                        inst.source.display(),
+                        inst.object.attrs.sop_instance_uid
+                    ));
                 }
-                None if is_primary || skipped_paths.contains(&key) => {
-                    if let Some(series) = &rec.series_instance_uid {
-                        *missing_by_series.entry(series.clone()).or_default() += 1;
-                    }
-                    if !skipped_paths.contains(&key) {
-                        s.skipped.push(Unused {
-                            path: shown,
-                            reason: Reason::MissingFromDisc,
-                        });
-                        continue;
-                    }
+            }
+            None if is_primary || self.unusable.contains(&key) => {
+                if let Some(series) = &rec.series_instance_uid {
+                    *self.missing_by_series.entry(series.clone()).or_default() += 1;
+                }
+                if self.unusable.contains(&key) {
                     // Already reported with its own reason; say that the DICOMDIR expected it.
                     s.warnings.push(format!(
                         "{}: listed in the DICOMDIR as an image, but not usable (see above)",
                         shown.display()
                     ));
+                } else {
+                    s.skipped.push(Unused {
+                        path: shown,
+                        reason: Reason::MissingFromDisc,
+                    });
                 }
-                None => s.warnings.push(format!(
-                    "{}: listed in {} but missing",
-                    shown.display(),
-                    d.source.display()
-                )),
             }
+            None => s.warnings.push(format!(
+                "{}: listed in {} but missing",
+                shown.display(),
+                d.source.display()
+            )),
         }
     }
-    let unlisted: Vec<&Instance> = instances
-        .iter()
-        .filter(|i| {
-            let key = folded(&i.source);
-            primary_roots.iter().any(|r| key.starts_with(r)) && !referenced.contains(&key)
-        })
-        .collect();
-    for i in unlisted {
-        s.warnings.push(format!(
-            "{}: a DICOM file the DICOMDIR does not list; included anyway",
-            i.source.display()
-        ));
-    }
-    missing_by_series
 }
 
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {

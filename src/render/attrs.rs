@@ -159,51 +159,17 @@ pub(crate) fn image_attrs(h: &Header) -> Result<ImageAttrs, RenderError> {
     let high_bit = int(obj, tags::HIGH_BIT).unwrap_or_else(|| bits_stored.saturating_sub(1));
     let signed = int(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
     let planar = int(obj, tags::PLANAR_CONFIGURATION).unwrap_or(0);
-    let frames = match obj.get(tags::NUMBER_OF_FRAMES) {
-        None => 1,
-        Some(e) => match e.to_int::<i64>() {
-            Ok(n) => n,
-            Err(_) => {
-                // "1A" and the like: read the leading digits like other toolkits do
-                let s = e.to_str().map(|s| s.to_string()).unwrap_or_default();
-                let digits: String = s
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
-                digits.parse().unwrap_or(1)
-            }
-        },
-    }
-    .max(1);
+    let frames = number_of_frames(obj);
 
-    if !(1..=65535).contains(&rows) || !(1..=65535).contains(&cols) {
-        return Err(RenderError::Unsupported(format!(
-            "image size {cols}x{rows}"
-        )));
-    }
-    if !matches!(bits_allocated, 1 | 8 | 16 | 32) {
-        return Err(RenderError::Unsupported(format!(
-            "Bits Allocated {bits_allocated}"
-        )));
-    }
-    if bits_stored < 1
-        || bits_stored > bits_allocated
-        || high_bit < bits_stored - 1
-        || high_bit >= bits_allocated
-    {
-        return Err(RenderError::Unsupported(format!(
-            "Bits Stored {bits_stored} / High Bit {high_bit} with Bits Allocated {bits_allocated}"
-        )));
-    }
-    if !matches!(spp, 1 | 3) {
-        return Err(RenderError::Unsupported(format!("Samples per Pixel {spp}")));
-    }
-    if frames > 1_000_000 {
-        return Err(RenderError::Unsupported(format!(
-            "Number of Frames {frames}"
-        )));
-    }
+    check_geometry(
+        rows,
+        cols,
+        bits_allocated,
+        bits_stored,
+        high_bit,
+        spp,
+        frames,
+    )?;
     let mut photometric = string(obj, tags::PHOTOMETRIC_INTERPRETATION).to_ascii_uppercase();
     if photometric.is_empty() {
         photometric = if spp == 3 {
@@ -219,30 +185,7 @@ pub(crate) fn image_attrs(h: &Header) -> Result<ImageAttrs, RenderError> {
     let intercept = float(obj, tags::RESCALE_INTERCEPT).unwrap_or(0.0);
     let modality_lut = first_item(obj, tags::MODALITY_LUT_SEQUENCE)
         .and_then(|it| lut_in(it, tags::LUT_DESCRIPTOR, tags::LUT_DATA, signed));
-    let window = match (
-        first_float(obj, tags::WINDOW_CENTER),
-        first_float(obj, tags::WINDOW_WIDTH),
-    ) {
-        (Some(c), Some(w)) if w > 0.0 => Some((c, w)),
-        _ => None,
-    };
-    let voi_function = match string(obj, tags::VOILUT_FUNCTION)
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "LINEAR_EXACT" => VoiFunction::LinearExact,
-        "SIGMOID" => VoiFunction::Sigmoid,
-        _ => VoiFunction::Linear,
-    };
-    // VOI LUT input is the modality output: its first value is signed when that can be negative
-    let voi_lut = first_item(obj, tags::VOILUT_SEQUENCE).and_then(|it| {
-        lut_in(
-            it,
-            tags::LUT_DESCRIPTOR,
-            tags::LUT_DATA,
-            signed || intercept < 0.0,
-        )
-    });
+    let (window, voi_function, voi_lut) = voi(obj, signed, intercept);
     let padding =
         int(obj, tags::PIXEL_PADDING_VALUE).map(|v| (v, int(obj, tags::PIXEL_PADDING_RANGE_LIMIT)));
     let padding = padding.map(|(v, l)| {
@@ -286,6 +229,101 @@ pub(crate) fn image_attrs(h: &Header) -> Result<ImageAttrs, RenderError> {
         palette,
         aspect,
     })
+}
+
+/// Number of Frames; "1A" and the like are read by their leading digits, as other toolkits do.
+fn number_of_frames(obj: &InMemDicomObject) -> i64 {
+    match obj.get(tags::NUMBER_OF_FRAMES) {
+        None => 1,
+        Some(e) => match e.to_int::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                // "1A" and the like: read the leading digits like other toolkits do
+                let s = e.to_str().map(|s| s.to_string()).unwrap_or_default();
+                let digits: String = s
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                digits.parse().unwrap_or(1)
+            }
+        },
+    }
+    .max(1)
+}
+
+/// The geometry an image must have to be drawn at all.
+fn check_geometry(
+    rows: i64,
+    cols: i64,
+    bits_allocated: i64,
+    bits_stored: i64,
+    high_bit: i64,
+    spp: i64,
+    frames: i64,
+) -> Result<(), RenderError> {
+    if !(1..=65535).contains(&rows) || !(1..=65535).contains(&cols) {
+        return Err(RenderError::Unsupported(format!(
+            "image size {cols}x{rows}"
+        )));
+    }
+    if !matches!(bits_allocated, 1 | 8 | 16 | 32) {
+        return Err(RenderError::Unsupported(format!(
+            "Bits Allocated {bits_allocated}"
+        )));
+    }
+    if bits_stored < 1
+        || bits_stored > bits_allocated
+        || high_bit < bits_stored - 1
+        || high_bit >= bits_allocated
+    {
+        return Err(RenderError::Unsupported(format!(
+            "Bits Stored {bits_stored} / High Bit {high_bit} with Bits Allocated {bits_allocated}"
+        )));
+    }
+    if !matches!(spp, 1 | 3) {
+        return Err(RenderError::Unsupported(format!("Samples per Pixel {spp}")));
+    }
+    if frames > 1_000_000 {
+        return Err(RenderError::Unsupported(format!(
+            "Number of Frames {frames}"
+        )));
+    }
+    Ok(())
+}
+
+/// The first VOI window, the VOI LUT Function, and the VOI LUT (whose input is the modality
+/// output: its first value is signed when that can be negative).
+fn voi(
+    obj: &InMemDicomObject,
+    signed: bool,
+    intercept: f64,
+) -> (Option<(f64, f64)>, VoiFunction, Option<Lut>) {
+    let window = match (
+        first_float(obj, tags::WINDOW_CENTER),
+        first_float(obj, tags::WINDOW_WIDTH),
+    ) {
+        (Some(c), Some(w)) if w > 0.0 => Some((c, w)),
+        _ => None,
+    };
+    let voi_function = match string(obj, tags::VOILUT_FUNCTION)
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "LINEAR_EXACT" => VoiFunction::LinearExact,
+        "SIGMOID" => VoiFunction::Sigmoid,
+        _ => VoiFunction::Linear,
+    };
+    // VOI LUT input is the modality output: its first value is signed when that can be negative
+    let voi_lut = first_item(obj, tags::VOILUT_SEQUENCE).and_then(|it| {
+        lut_in(
+            it,
+            tags::LUT_DESCRIPTOR,
+            tags::LUT_DATA,
+            signed || intercept < 0.0,
+        )
+    });
+    (window, voi_function, voi_lut)
 }
 
 /// US/SS attributes may come back with the wrong sign for the pixel representation.
