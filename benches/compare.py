@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--work", required=True, type=Path, help="scratch: peer copy, packages")
     ap.add_argument("--json", required=True, type=Path)
     ap.add_argument("--only", help="comma-separated tool names (for a quick look)")
+    ap.add_argument("--baseline", type=Path,
+                    help="another dicompack binary (an earlier commit) run in the same rounds: "
+                         "each dicompack row gets a base_ twin and a new/base ratio")
     a = ap.parse_args()
 
     setdir = a.set.resolve()
@@ -136,12 +139,20 @@ def main():
             f"dcmj2pnm -q +oj +Sxv 128 +Wm '{f}' '{out}/thumb{i:04d}.jpg'" for i, f in enumerate(thumb_inputs))
         + "; true",
     }
+    if a.baseline:
+        base = str(a.baseline.resolve())
+        for n in [n for n in tools if n.startswith("dp_")]:
+            argv = [base if x == dp else x for x in tools[n]]
+            tools["base_" + n[3:]] = [x.replace("dp-", "base-") if x.endswith(".zip") and "dp-" in x else x
+                                      for x in argv]
     if a.only:
         keep = set(a.only.split(","))
+        keep |= {"base_" + k[3:] for k in keep if k.startswith("dp_")}
         tools = {k: v for k, v in tools.items() if k in keep}
     cleanup = {
         "dp_pack_none": [out / "dp-none.zip"], "dp_pack_default": [out / "dp-default.zip"],
         "peer_zip0": [out / "peer0.zip"], "peer_zip6": [out / "peer6.zip"],
+        "base_pack_none": [out / "base-none.zip"], "base_pack_default": [out / "base-default.zip"],
     }
 
     # Untimed: warm the page cache (and dentries) with one read of everything, make the package
@@ -194,6 +205,17 @@ def main():
     if peer_deflate:
         result["PEER_deflate"] = peer_deflate
 
+    # Against the baseline: the median of the per-round ratios (both ran in the same round,
+    # minutes apart at most, so a burst of load elsewhere hits both), and the ratio of medians.
+    for n in list(result):
+        b = "base_" + n[3:]
+        if n.startswith("dp_") and b in runs:
+            ratios = [x["wall"] / y["wall"] for x, y in zip(runs[n], runs[b])]
+            result[n]["vs_baseline"] = dict(
+                median_round_ratio=statistics.median(ratios),
+                ratio_of_medians=result[n]["median_s"] / result[b]["median_s"],
+                rounds=ratios)
+
     floor = result.get("floor_openssl")
     for n, s in result.items():
         s["vs_floor"] = s["mb_per_s"] / floor["mb_per_s"] if floor else None
@@ -237,7 +259,8 @@ def main():
                      kernel=platform.release(), loadavg_before=load_before, loadavg_after=load_after),
         set=dict(path=str(setdir), files=nfiles, bytes=total,
                  generator=json.loads(a.summary.read_text()) if a.summary and a.summary.exists() else None),
-        dicompack=dict(binary=dp, thumbnails=thumbnails),
+        dicompack=dict(binary=dp, thumbnails=thumbnails,
+                       baseline=str(a.baseline.resolve()) if a.baseline else None),
         peer=dict(copy=f"hard links into DICOM/Dnnnn/Innnnnnn ({linked} linked, {copied} copied), made before timing",
                   dcmmkdir="dcmmkdir +r +I -Pmi (General Purpose MIME: the profile that accepts every transfer syntax of the set)",
                   zip="zip -r -0 / -6 of the linked tree with DICOMDIR and SHA256.TXT, then sync of the archive",
@@ -256,6 +279,10 @@ LABELS = {
     "dp_pack_none": "dicompack pack --compression none",
     "dp_pack_default": "dicompack pack (default)",
     "dp_verify": "dicompack verify",
+    "base_scan": "baseline scan",
+    "base_pack_none": "baseline pack --compression none",
+    "base_pack_default": "baseline pack (default)",
+    "base_verify": "baseline verify",
     "pydicom_headers": "pydicom dcmread(stop_before_pixels)",
     "peer_dcmmkdir": "  dcmmkdir +r +I -Pmi",
     "peer_sha256sum": "  sha256sum",
@@ -281,6 +308,12 @@ def print_table(rep):
         vf = f"{r['vs_floor']:.2f}x" if r.get("vs_floor") is not None else ""
         print(f"{LABELS.get(n, n):38s} {r['median_s']:9.2f} {r['mb_per_s']:8.0f} {r['files_per_s']:9.0f} "
               f"{r['cpu_percent']:6.0f} {vf:>9s} {vp:>13s} {r['max_rss_mb']:11.1f}")
+    against = {n: r["vs_baseline"] for n, r in rep["results"].items() if "vs_baseline" in r}
+    if against:
+        print(f"\nAgainst the baseline ({rep['dicompack'].get('baseline')}): new time / baseline time, "
+              "per-round ratios' median (ratio of medians); < 1 is faster")
+        for n, v in against.items():
+            print(f"  {LABELS.get(n, n):38s} {v['median_round_ratio']:6.3f}  ({v['ratio_of_medians']:.3f})")
     print("\nGoals (issue 6):")
     for g in rep["goals"]:
         print(f"  [{'met' if g['met'] else 'MISSED'}] {g['description']}: {g['text']}")

@@ -6,7 +6,8 @@
 #
 # Environment: CARGO_TARGET_DIR (default ./target), BENCH_WORK (scratch for the peer's links and
 # the packages, default $CARGO_TARGET_DIR/bench-work/SIZE; put it on tmpfs to leave the disk
-# out), BENCH_ONLY=tool,tool (a subset, for a quick look). See benches/README.md.
+# out), BENCH_ONLY=tool,tool (a subset, for a quick look), BENCH_BASELINE=path/to/dicompack (an
+# earlier build, run in the same rounds, for before/after ratios). See benches/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:?usage: benches/compare.sh small|medium|large|many [ROUNDS]}
@@ -49,5 +50,6 @@ python3 benches/compare.py \
     --rounds "$rounds" \
     --work "$work" \
     --json "$CARGO_TARGET_DIR/bench-results/$size-$stamp.json" \
-    ${BENCH_ONLY:+--only "$BENCH_ONLY"}
+    ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
+    ${BENCH_BASELINE:+--baseline "$BENCH_BASELINE"}
 rm -rf "$work"
