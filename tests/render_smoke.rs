@@ -1,8 +1,7 @@
 //! Every real test file either renders or yields a RenderError; nothing panics. Files that are
 //! images must render. Set DICOMPACK_RENDER_OUT=dir to keep the thumbnails as PNG for a look.
 
-#[path = "render/common.rs"]
-mod common;
+use crate::util::*;
 
 use dicompack::render::{RenderOptions, RenderSource, placeholder, render_with_info};
 
@@ -72,10 +71,10 @@ const MUST_RENDER: &[&str] = &[
 
 #[test]
 fn every_real_file_renders_or_says_why() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+    if !interop("every_real_file_renders_or_says_why", &[Need::PydicomFiles]) {
         return;
-    };
+    }
+    let dir = pydicom_files();
     let out = std::env::var_os("DICOMPACK_RENDER_OUT").map(std::path::PathBuf::from);
     let mut files: Vec<_> = walkdir::WalkDir::new(&dir)
         .into_iter()
@@ -93,7 +92,7 @@ fn every_real_file_renders_or_says_why() {
     let (mut drawn, mut refused) = (0, 0);
     let mut failures = Vec::new();
     for path in &files {
-        let (offset, ts) = common::locate(path);
+        let (offset, ts) = locate(path);
         let src = RenderSource {
             path,
             dataset_offset: offset,
@@ -152,10 +151,10 @@ fn every_real_file_renders_or_says_why() {
 /// Cut and corrupted copies of real files of every codec: an error or a picture, never a panic.
 #[test]
 fn damaged_files_never_panic() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+    if !interop("damaged_files_never_panic", &[Need::PydicomFiles]) {
         return;
-    };
+    }
+    let dir = pydicom_files();
     let tmp = tempfile::tempdir().unwrap();
     let files = [
         "MR_small.dcm",
@@ -181,7 +180,7 @@ fn damaged_files_never_panic() {
     for f in files {
         let path = dir.join(f);
         let bytes = std::fs::read(&path).unwrap();
-        let (offset, ts) = common::locate(&path);
+        let (offset, ts) = locate(&path);
         let mut variants: Vec<Vec<u8>> = Vec::new();
         for k in [1, 3, 5, 7] {
             variants.push(bytes[..bytes.len() * k / 8].to_vec());
