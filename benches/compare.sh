@@ -24,6 +24,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
     $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq "${need_apt[@]}"
 fi
+# tools/test's venv (pinned pydicom and numpy) when it is there.
+[ -x target/interop-venv/bin/python3 ] && PATH="$PWD/target/interop-venv/bin:$PATH"
 python3 -c 'import pydicom, numpy' 2>/dev/null || python3 -m pip install --quiet 'pydicom==3.0.2' numpy
 
 # --- inputs -------------------------------------------------------------------------------------

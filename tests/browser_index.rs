@@ -3,27 +3,10 @@
 //! decoded, and the pages together must name every study and series the manifest lists.
 //! A screenshot of INDEX.HTM is kept in target/test-artifacts/ for people to look at.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dicompack");
-
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            let out = Command::new("sh")
-                .args(["-c", &format!("command -v {name}")])
-                .output()
-                .ok()?;
-            let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (!p.is_empty()).then(|| PathBuf::from(p))
-        })
-}
-
-fn required() -> bool {
-    std::env::var("DICOMPACK_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
-}
+use crate::util::*;
 
 /// The page the browser opens: it loads each package page in a frame as tall as the page, so
 /// lazy images load as they would when a person scrolls, waits for them, and writes what it
@@ -64,16 +47,14 @@ fn browser_flags(profile: &Path) -> Vec<String> {
 
 #[test]
 fn index_pages_load_in_a_real_browser() {
-    let Some(browser) = chromium() else {
-        let msg = "!!! SKIPPED index_pages_load_in_a_real_browser: chromium is not installed";
-        assert!(!required(), "{msg} (DICOMPACK_REQUIRE_INTEROP=1)");
-        eprintln!("{msg}");
+    if !interop("index_pages_load_in_a_real_browser", &[Need::Chromium]) {
         return;
-    };
+    }
+    let browser = chromium().expect("chromium");
     let tmp = tempfile::tempdir().unwrap();
     let zip = tmp.path().join("p.zip");
-    let disc = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/disc1");
-    let st = Command::new(BIN)
+    let disc = sample_disc();
+    let st = Command::new(bin())
         .arg("pack")
         .arg(&disc)
         .arg("-o")
@@ -83,7 +64,7 @@ fn index_pages_load_in_a_real_browser() {
         .unwrap();
     assert_eq!(st.code(), Some(0), "pack failed");
     let pkg = tmp.path().join("pkg");
-    let st = Command::new(BIN)
+    let st = Command::new(bin())
         .arg("extract")
         .arg(&zip)
         .arg(&pkg)

@@ -16,43 +16,11 @@ use dicompack::dicomdir::{
 };
 use dicompack::layout::FileId;
 
-fn required() -> bool {
-    std::env::var("DICOMPACK_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
-}
+use crate::util::*;
 
-/// Returns false (after a loud message) when the test must be skipped, panics when it must not.
-fn available(what: &str, ok: bool) -> bool {
-    if !ok {
-        if required() {
-            panic!("{what} is missing and DICOMPACK_REQUIRE_INTEROP=1");
-        }
-        eprintln!(
-            "\n!!! SKIPPED: {what} is missing; set DICOMPACK_REQUIRE_INTEROP=1 to make this a failure\n"
-        );
-        // The test harness captures eprintln! of passing tests; this line gets through anyway.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "!!! SKIPPED (dicomdir_interop): {what} is missing"
-        );
-    }
-    ok
-}
-
-fn has_tool(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn has_pydicom() -> bool {
-    has_tool("python3", &["-c", "import pydicom.fileset"])
-}
-
-fn test_files() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/pydicom/test_files");
-    dir.join("CT_small.dcm").is_file().then_some(dir)
+/// The pydicom test files, or None after logging the skip of `check`.
+fn test_files(check: &str) -> Option<PathBuf> {
+    interop(check, &[Need::PydicomFiles]).then(pydicom_files)
 }
 
 fn text(o: &Output) -> String {
@@ -342,8 +310,7 @@ const REAL_FILES: &[&str] = &[
 
 #[test]
 fn our_dicomdir_is_accepted_by_dcmtk_and_pydicom() {
-    let Some(src) = test_files() else {
-        available("pydicom test files (run tools/fetch-test-files)", false);
+    let Some(src) = test_files("our_dicomdir_is_accepted_by_dcmtk_and_pydicom") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -380,7 +347,10 @@ fn our_dicomdir_is_accepted_by_dcmtk_and_pydicom() {
         assert!(types.contains(&t), "no {t} record in {types:?}");
     }
 
-    if available("dcmdump (DCMTK)", has_tool("dcmdump", &["--version"])) {
+    if interop(
+        "our_dicomdir_is_accepted_by_dcmtk_and_pydicom: dcmdump",
+        &[Need::Dcmtk],
+    ) {
         let dump = dcmdump_clean(&path);
         let uids = dcmdump_values(&dump, "(0004,1511)");
         assert_eq!(uids, want.iter().map(|w| w.1.clone()).collect::<Vec<_>>());
@@ -395,7 +365,10 @@ fn our_dicomdir_is_accepted_by_dcmtk_and_pydicom() {
     } else {
         eprintln!("note: dciodvfy (dicom3tools) is not installed; skipping that check");
     }
-    if available("python3 with pydicom", has_pydicom()) {
+    if interop(
+        "our_dicomdir_is_accepted_by_dcmtk_and_pydicom: pydicom",
+        &[Need::Pydicom],
+    ) {
         let listed = pydicom_list(&path, true);
         let got: Vec<(Vec<String>, String)> = listed
             .iter()
@@ -408,8 +381,7 @@ fn our_dicomdir_is_accepted_by_dcmtk_and_pydicom() {
 
 #[test]
 fn we_read_pydicoms_test_dicomdirs_as_pydicom_does() {
-    let Some(src) = test_files() else {
-        available("pydicom test files (run tools/fetch-test-files)", false);
+    let Some(src) = test_files("we_read_pydicoms_test_dicomdirs_as_pydicom_does") else {
         return;
     };
     let dir = src.join("dicomdirtests");
@@ -453,7 +425,10 @@ fn we_read_pydicoms_test_dicomdirs_as_pydicom_does() {
         Err(DicomDirError::UnsupportedTransferSyntax(_))
     ));
 
-    if available("python3 with pydicom", has_pydicom()) {
+    if interop(
+        "we_read_pydicoms_test_dicomdirs_as_pydicom_does: pydicom",
+        &[Need::Pydicom],
+    ) {
         for name in [
             "DICOMDIR",
             "DICOMDIR-implicit",
@@ -472,11 +447,10 @@ fn we_read_pydicoms_test_dicomdirs_as_pydicom_does() {
 
 #[test]
 fn we_read_what_dcmmkdir_writes() {
-    let Some(src) = test_files() else {
-        available("pydicom test files (run tools/fetch-test-files)", false);
+    let Some(src) = test_files("we_read_what_dcmmkdir_writes") else {
         return;
     };
-    if !available("dcmmkdir (DCMTK)", has_tool("dcmmkdir", &["--version"])) {
+    if !interop("we_read_what_dcmmkdir_writes: dcmmkdir", &[Need::Dcmtk]) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -500,7 +474,7 @@ fn we_read_what_dcmmkdir_writes() {
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 
     // Against dcmdump's listing of the same file: record order, file IDs, UIDs.
-    if available("dcmdump (DCMTK)", has_tool("dcmdump", &["--version"])) {
+    if interop("we_read_what_dcmmkdir_writes: dcmdump", &[Need::Dcmtk]) {
         let dump = dcmdump_clean(&path);
         let ids: Vec<String> = d
             .records
@@ -552,7 +526,7 @@ fn we_read_what_dcmmkdir_writes() {
             dicomdir::record_type_for_sop_class(r.sop_class_uid.as_deref().unwrap())
         );
     }
-    if available("python3 with pydicom", has_pydicom()) {
+    if interop("we_read_what_dcmmkdir_writes: pydicom", &[Need::Pydicom]) {
         assert_same(
             &ours_listed(&d),
             &pydicom_list(&path, false),

@@ -8,14 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dicompack");
-
-fn required() -> bool {
-    std::env::var("DICOMPACK_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
-}
+use crate::util::*;
 
 fn disc() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/disc1")
+    sample_disc()
 }
 
 /// Every file under `dir` with its bytes, to prove the input was not touched.
@@ -31,14 +27,6 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn leftovers(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 #[test]
 fn a_full_disk_leaves_no_package_and_no_temporary_file() {
     let out_dir = tempfile::tempdir().unwrap();
@@ -48,20 +36,24 @@ fn a_full_disk_leaves_no_package_and_no_temporary_file() {
         "mount -t tmpfs -o size=64k dicompack-full '{dir}' || exit 97; \
          '{bin}' pack '{disc}' -o '{dir}/out.zip'; code=$?; ls -A '{dir}'; exit $code",
         dir = out_dir.path().display(),
-        bin = BIN,
+        bin = bin().display(),
         disc = disc().display()
     );
     let out = Command::new("unshare")
         .args(["-rm", "sh", "-c", &script])
         .output();
     let out = match out {
-        Ok(o) if o.status.code() != Some(97) => o,
+        Ok(o) if o.status.code() != Some(97) => {
+            interop_when("a_full_disk_leaves_no_package", None);
+            o
+        }
         other => {
-            let msg = format!(
-                "!!! SKIPPED a_full_disk_leaves_no_package: cannot mount a small file system here ({other:?})"
+            interop_when(
+                "a_full_disk_leaves_no_package",
+                Some(format!(
+                    "cannot mount a small file system here (unshare -rm; mount -t tmpfs): {other:?}"
+                )),
             );
-            assert!(!required(), "{msg}");
-            eprintln!("{msg}");
             return;
         }
     };
@@ -89,7 +81,7 @@ fn a_full_disk_leaves_no_package_and_no_temporary_file() {
 /// A pack that takes long enough to be interrupted: the whole pydicom set when present,
 /// otherwise the sample disc many times over.
 fn big_input(tmp: &Path) -> Vec<PathBuf> {
-    let pyd = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/pydicom/test_files");
+    let pyd = pydicom_files();
     if pyd.is_dir() {
         return vec![pyd];
     }
@@ -102,28 +94,13 @@ fn big_input(tmp: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let rel = e.path().strip_prefix(from).unwrap();
-        let target = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else if e.file_type().is_file() {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 fn interrupt_with(signal: i32) {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = big_input(tmp.path());
     let out_dir = tmp.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("p.zip");
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .arg("pack")
         .args(&inputs)
         .arg("--allow-multiple-patients")
@@ -141,7 +118,7 @@ fn interrupt_with(signal: i32) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(0) || out.status.code() == Some(3) {
         // It finished before the signal arrived: then the package must be whole.
-        let v = Command::new(BIN)
+        let v = Command::new(bin())
             .arg("verify")
             .arg(&target)
             .output()
@@ -160,9 +137,9 @@ fn interrupt_with(signal: i32) {
     );
     assert!(!target.exists(), "a package was left at the final name");
     assert!(
-        leftovers(&out_dir).is_empty(),
+        names(&out_dir).is_empty(),
         "left behind: {:?}",
-        leftovers(&out_dir)
+        names(&out_dir)
     );
 }
 
@@ -177,7 +154,7 @@ fn sigterm_leaves_no_package_and_no_temporary_file() {
 }
 
 /// A FUSE view of a copy of the sample disc in which one file fails like a scratched disc:
-/// every read past `offset` gets EIO (tests/support/eio_fs.py). Unmounted on drop.
+/// every read past `offset` gets EIO (tests/util/eio_fs.py). Unmounted on drop.
 struct ScratchedDisc {
     child: std::process::Child,
     mnt: PathBuf,
@@ -185,24 +162,17 @@ struct ScratchedDisc {
 
 impl ScratchedDisc {
     fn mount(tmp: &Path, bad: &str, offset: u64) -> Option<ScratchedDisc> {
-        let have = Path::new("/dev/fuse").exists()
-            && Command::new("python3")
-                .args(["-c", "import fuse"])
-                .status()
-                .is_ok_and(|s| s.success());
-        if !have {
-            assert!(
-                !required(),
-                "read-error test needs /dev/fuse, libfuse2 and python3 fusepy"
-            );
-            eprintln!("\n*** SKIPPED: no /dev/fuse or fusepy ***\n");
+        if !interop(
+            "a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only",
+            &[Need::Fuse],
+        ) {
             return None;
         }
         let src = tmp.join("src");
         copy_dir(&disc(), &src);
         let mnt = tmp.join("mnt");
         std::fs::create_dir(&mnt).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/eio_fs.py");
+        let script = support_script("eio_fs.py");
         let child = Command::new("python3")
             .arg(script)
             .args([src.as_os_str(), mnt.as_os_str()])
@@ -239,7 +209,7 @@ fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
         return;
     };
     let run = |args: &[&std::ffi::OsStr]| {
-        let out = Command::new(BIN).args(args).output().unwrap();
+        let out = Command::new(bin()).args(args).output().unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

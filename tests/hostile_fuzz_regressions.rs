@@ -4,9 +4,7 @@
 //! `upstream_zip` findings, `pack` (which draws a preview) for `render_bytes` findings. See
 //! fuzz/README.md.
 
-mod hostile_support;
-
-use hostile_support::*;
+use crate::util::*;
 
 fn inputs(target: &str) -> Vec<std::path::PathBuf> {
     let dir = repo().join("fuzz/regressions").join(target);
@@ -38,7 +36,7 @@ fn hostile_fuzz_regressions_scan() {
         let disc = tmp.path().join("disc");
         std::fs::create_dir(&disc).expect("mkdir");
         std::fs::copy(&input, disc.join("INPUT.DCM")).expect("copy");
-        let out = Run::new(
+        let out = Bounded::new(
             tmp.path(),
             &["scan", disc.to_str().expect("utf-8"), "--json"],
         )
@@ -52,7 +50,7 @@ fn hostile_fuzz_regressions_scan() {
                     tail(&out.stderr)
                 ));
             }
-            if let Err(e) = out.json() {
+            if let Err(e) = out.try_json() {
                 f.push(e);
             }
         }
@@ -69,7 +67,7 @@ fn hostile_fuzz_regressions_verify() {
         .chain(inputs("upstream_zip"))
     {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let out = Run::new(
+        let out = Bounded::new(
             tmp.path(),
             &["verify", input.to_str().expect("utf-8"), "--json"],
         )
@@ -83,7 +81,7 @@ fn hostile_fuzz_regressions_verify() {
             ));
         }
         let dest = tmp.path().join("out");
-        let ex = Run::new(
+        let ex = Bounded::new(
             tmp.path(),
             &[
                 "extract",
@@ -120,7 +118,10 @@ fn hostile_fuzz_regressions_verify() {
 #[test]
 fn hostile_fuzz_regressions_render() {
     const BUDGET_KIB: u64 = 160 * 1024;
-    let time = gnu_time_or_skip("the peak-RSS check of the render regressions");
+    let time = interop(
+        "hostile_fuzz_regressions_render: peak RSS",
+        &[Need::GnuTime],
+    );
     let mut failures = Vec::new();
     for input in inputs("render_bytes") {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -129,7 +130,7 @@ fn hostile_fuzz_regressions_render() {
         std::fs::copy(&input, disc.join("INPUT.DCM")).expect("copy");
         let package = tmp.path().join("out.zip");
         let rss = tmp.path().join("rss.txt");
-        let mut run = Run::new(
+        let mut run = Bounded::new(
             tmp.path(),
             &[
                 "pack",
@@ -155,7 +156,7 @@ fn hostile_fuzz_regressions_render() {
                     tail(&out.stderr)
                 ));
             }
-            match out.json() {
+            match out.try_json() {
                 // an input the scan no longer accepts never reaches the renderer: it tests nothing
                 Ok(v) if v["summary"]["instances"].as_u64() != Some(1) => {
                     f.push("the scan does not accept it, so nothing was drawn".into())

@@ -3,9 +3,7 @@
 //! zip bomb made at test time. Verify must say FAILED (exit 1) in bounded memory; extract must
 //! refuse and write nothing outside its folder. Each test reports every failing case at once.
 
-mod hostile_support;
-
-use hostile_support::*;
+use crate::util::*;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -25,7 +23,7 @@ fn check_package(
     let pkg_s = pkg_copy.to_str().expect("utf-8");
 
     // verify --json
-    let out = Run::new(root, &["verify", pkg_s, "--json"])
+    let out = Bounded::new(root, &["verify", pkg_s, "--json"])
         .timeout(timeout)
         .go();
     let pf = out.process_failures();
@@ -38,7 +36,7 @@ fn check_package(
                 tail(&out.stderr)
             ));
         }
-        match out.json() {
+        match out.try_json() {
             Err(e) => f.push(format!("verify --json: {e}")),
             Ok(v) => f.extend(problem_shape(&v).map(|x| format!("verify --json: {x}"))),
         }
@@ -48,7 +46,7 @@ fn check_package(
     }
 
     // verify, for people
-    let out = Run::new(root, &["verify", pkg_s]).timeout(timeout).go();
+    let out = Bounded::new(root, &["verify", pkg_s]).timeout(timeout).go();
     let pf = out.process_failures();
     if pf.is_empty() {
         if out.code != Some(1) {
@@ -95,7 +93,7 @@ fn check_package(
         if force {
             args.push("--force");
         }
-        let out = Run::new(&cwd, &args).timeout(timeout).go();
+        let out = Bounded::new(&cwd, &args).timeout(timeout).go();
         f.extend(
             out.process_failures()
                 .into_iter()
@@ -262,7 +260,7 @@ fn hostile_packages_zip_bomb_1gib() {
 #[test]
 fn verify_memory_does_not_grow_with_entries() {
     use std::io::Write;
-    if !gnu_time_or_skip("the memory-growth check") {
+    if !interop("verify_memory_does_not_grow_with_entries", &[Need::GnuTime]) {
         return;
     }
     let sample = std::fs::read(repo().join("testdata/disc1/DICOM/ST000001/SE000000/IM000000"))
@@ -291,7 +289,7 @@ fn verify_memory_does_not_grow_with_entries() {
         }
         zip.finish().expect("finish");
         let rss = tmp.path().join(format!("rss{entries}.txt"));
-        let mut run = Run::new(
+        let mut run = Bounded::new(
             tmp.path(),
             &["verify", path.to_str().expect("utf-8"), "--json"],
         );

@@ -4,9 +4,7 @@
 //! The outcomes are in testdata/hostile/expected.json (made by tools/make-hostile-corpus) and
 //! EXPECTED.md. Each test reports every failing case at once.
 
-mod hostile_support;
-
-use hostile_support::*;
+use crate::util::*;
 use serde_json::Value;
 use std::path::Path;
 
@@ -15,12 +13,12 @@ use std::path::Path;
 /// Listed `(path, reason)` pairs: skipped, then ignored; then everything else the JSON says.
 type Listed = (Vec<(String, String)>, Vec<(String, String)>, Vec<String>);
 
-fn scan_checks(out: &Outcome) -> Listed {
+fn scan_checks(out: &Run) -> Listed {
     let mut f = out.process_failures();
     if !f.is_empty() {
         return (Vec::new(), Vec::new(), f);
     }
-    let doc = match out.json() {
+    let doc = match out.try_json() {
         Ok(d) => d,
         Err(e) => {
             f.push(format!(
@@ -66,7 +64,7 @@ fn hostile_scan_corpus() {
             std::fs::copy(hostile().join("outside").join(out), tmp.path().join(out))
                 .expect("place outside");
         }
-        let out = Run::new(
+        let out = Bounded::new(
             tmp.path(),
             &["scan", disc.to_str().expect("utf-8 path"), "--json"],
         )
@@ -181,13 +179,13 @@ fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) {
     std::os::unix::fs::symlink(target, link).expect("symlink");
 }
 
-fn scan_dir(cwd: &Path, disc: &Path) -> Outcome {
-    Run::new(cwd, &["scan", disc.to_str().expect("utf-8"), "--json"]).go()
+fn scan_dir(cwd: &Path, disc: &Path) -> Run {
+    Bounded::new(cwd, &["scan", disc.to_str().expect("utf-8"), "--json"]).go()
 }
 
 /// The health checks, then: `listed` files appear in skipped/ignored with one of the words,
 /// `accepted` files appear in neither.
-fn expect_listed(out: &Outcome, listed: &[(&str, &[&str])], accepted: &[&str]) -> Vec<String> {
+fn expect_listed(out: &Run, listed: &[(&str, &[&str])], accepted: &[&str]) -> Vec<String> {
     let (skipped, ignored, mut f) = scan_checks(out);
     if !f.is_empty() {
         return f;
@@ -376,7 +374,7 @@ fn hostile_fs_unreadable_file() {
         std::fs::Permissions::from_mode(0o000),
     )
     .expect("chmod");
-    let mut run = Run::new(
+    let mut run = Bounded::new(
         tmp.path(),
         &["scan", disc.to_str().expect("utf-8"), "--json"],
     );
@@ -439,7 +437,7 @@ fn hostile_fs_files_vanish_during_scan() {
         std::fs::write(disc.join(format!("I{i:07}")), &img).expect("write");
     }
     let d2 = disc.clone();
-    let out = Run::new(
+    let out = Bounded::new(
         tmp.path(),
         &["scan", disc.to_str().expect("utf-8"), "--json"],
     )
@@ -541,7 +539,7 @@ fn hostile_cli_stdout_closed_early() {
 /// still cannot hurt the machine), peak RSS must stay under 512 MiB. Needs GNU time.
 #[test]
 fn hostile_scan_peak_rss() {
-    if !gnu_time_or_skip("the peak-RSS check") {
+    if !interop("hostile_scan_peak_rss", &[Need::GnuTime]) {
         return;
     }
     const BUDGET_KIB: u64 = 512 * 1024;
@@ -575,7 +573,7 @@ fn hostile_scan_peak_rss() {
             std::fs::copy(&input, disc.join("INPUT.DCM")).expect("copy");
         }
         let rss = tmp.path().join("rss.txt");
-        let mut run = Run::new(
+        let mut run = Bounded::new(
             tmp.path(),
             &["scan", disc.to_str().expect("utf-8"), "--json"],
         );

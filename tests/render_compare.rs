@@ -26,8 +26,7 @@
 //! Needs: DCMTK (Debian `dcmtk`), python3 with pydicom 3, numpy, pylibjpeg,
 //! pylibjpeg-openjpeg, pylibjpeg-libjpeg.
 
-#[path = "render/common.rs"]
-mod common;
+use crate::util::*;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -233,22 +232,6 @@ const NO_REFERENCE: &[(&str, &str)] = &[(
     "declares Explicit VR but is written Implicit VR: DCMTK 3.6.7 stops reading it, pydicom 3 fails on its offset table",
 )];
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success() || !o.stdout.is_empty())
-        .unwrap_or(false)
-}
-
-fn have_pydicom() -> bool {
-    Command::new("python3")
-        .args(["-c", "import pydicom, numpy, pylibjpeg, openjpeg; assert pydicom.__version__.startswith('3')"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 /// Read an 8-bit binary PGM or PPM as RGB.
 fn read_pnm(path: &Path) -> Result<(u32, u32, Vec<u8>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -330,7 +313,7 @@ fn reference(
         }
         Pydicom => {
             let mut c = Command::new("python3");
-            c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render/pydicom_ref.py"))
+            c.arg(support_script("pydicom_ref.py"))
                 .arg(file)
                 .arg(out)
                 .arg(frame.to_string());
@@ -362,7 +345,7 @@ fn run_pydicom_batch(jobs: &str) {
     if jobs.is_empty() {
         return;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render/pydicom_ref.py");
+    let script = support_script("pydicom_ref.py");
     let mut child = Command::new("python3")
         .arg(script)
         .arg("-")
@@ -404,7 +387,7 @@ fn score(a: &[u8], b: &[u8]) -> Score {
 }
 
 fn make_cases(dir: &Path, tmp: &Path) -> Result<(), String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render/make_cases.py");
+    let script = support_script("make_cases.py");
     let o = Command::new("python3")
         .arg(script)
         .arg(dir)
@@ -439,22 +422,13 @@ fn make_cases(dir: &Path, tmp: &Path) -> Result<(), String> {
 
 #[test]
 fn renders_like_dcmtk_and_pydicom() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
-        return;
-    };
-    let dcmtk = have("dcmj2pnm")
-        && have("dcml2pnm")
-        && have("dcmcjpeg")
-        && have("dcmcjpls")
-        && have("dcmcrle");
-    let py = have_pydicom();
-    if !dcmtk || !py {
-        common::missing(&format!(
-            "reference renderers missing (DCMTK: {dcmtk}, python3 + pydicom 3 + numpy + pylibjpeg-openjpeg: {py}); install apt dcmtk, pip pydicom==3.0.2 numpy pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg"
-        ));
+    if !interop(
+        "renders_like_dcmtk_and_pydicom",
+        &[Need::PydicomFiles, Need::Dcmtk, Need::PydicomCodecs],
+    ) {
         return;
     }
+    let dir = pydicom_files();
     let tmp = tempfile::tempdir().unwrap();
     make_cases(&dir, tmp.path()).expect("making the extra cases");
 
@@ -473,7 +447,7 @@ fn renders_like_dcmtk_and_pydicom() {
     let mut jobs = Vec::new();
     let mut py_jobs = String::new();
     for (i, (path, name, tool, loss)) in all.iter().enumerate() {
-        let object = match common::scanned(path) {
+        let object = match scanned(path) {
             Ok(o) => o,
             Err(why) => {
                 failures.push(format!("{name}: the scan does not use it: {why}"));
@@ -574,7 +548,7 @@ fn renders_like_dcmtk_and_pydicom() {
     }
     for (file, why) in NO_REFERENCE {
         let path = dir.join(file);
-        let object = common::scanned(&path).expect("the scan uses the file");
+        let object = scanned(&path).expect("the scan uses the file");
         let src = RenderSource {
             path: &path,
             object: &object,
@@ -602,10 +576,13 @@ fn renders_like_dcmtk_and_pydicom() {
 /// colour transform, sign, orientation or frame moves whole regions: a MAD of tens of levels.
 #[test]
 fn reduced_resolution_decodes_match_the_full_decode() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+    if !interop(
+        "reduced_resolution_decodes_match_the_full_decode",
+        &[Need::PydicomFiles],
+    ) {
         return;
-    };
+    }
+    let dir = pydicom_files();
     const THUMB: u32 = 256;
     let reducible = [
         "1.2.840.10008.1.2.4.50",
@@ -622,7 +599,7 @@ fn reduced_resolution_decodes_match_the_full_decode() {
         .collect();
     files.sort();
     for path in files {
-        let Ok(object) = common::scanned(&path) else {
+        let Ok(object) = scanned(&path) else {
             continue;
         };
         if !reducible.contains(&object.transfer_syntax_uid.trim_end_matches('\0')) {

@@ -1,8 +1,7 @@
 //! Every real test file either renders or yields a RenderError; nothing panics. Files that are
 //! images must render. Set DICOMPACK_RENDER_OUT=dir to keep the thumbnails as PNG for a look.
 
-#[path = "render/common.rs"]
-mod common;
+use crate::util::*;
 
 use dicompack::render::{RenderOptions, RenderSource, placeholder, render_with_info};
 
@@ -73,10 +72,10 @@ const MUST_RENDER: &[&str] = &[
 
 #[test]
 fn every_real_file_renders_or_says_why() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+    if !interop("every_real_file_renders_or_says_why", &[Need::PydicomFiles]) {
         return;
-    };
+    }
+    let dir = pydicom_files();
     let out = std::env::var_os("DICOMPACK_RENDER_OUT").map(std::path::PathBuf::from);
     let mut files: Vec<_> = walkdir::WalkDir::new(&dir)
         .into_iter()
@@ -95,7 +94,7 @@ fn every_real_file_renders_or_says_why() {
     let mut failures = Vec::new();
     for path in &files {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
-        let object = match common::scanned(path) {
+        let object = match scanned(path) {
             Ok(o) => o,
             Err(why) => {
                 refused += 1;
@@ -162,10 +161,10 @@ fn every_real_file_renders_or_says_why() {
 /// Cut and corrupted copies of real files of every codec: an error or a picture, never a panic.
 #[test]
 fn damaged_files_never_panic() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+    if !interop("damaged_files_never_panic", &[Need::PydicomFiles]) {
         return;
-    };
+    }
+    let dir = pydicom_files();
     let tmp = tempfile::tempdir().unwrap();
     let files = [
         "MR_small.dcm",
@@ -191,7 +190,7 @@ fn damaged_files_never_panic() {
     for f in files {
         let path = dir.join(f);
         let bytes = std::fs::read(&path).unwrap();
-        let object = common::scanned(&path).unwrap();
+        let object = scanned(&path).unwrap();
         let offset = object.dataset_offset;
         let mut variants: Vec<Vec<u8>> = Vec::new();
         for k in [1, 3, 5, 7] {
@@ -209,7 +208,7 @@ fn damaged_files_never_panic() {
             let p = tmp.path().join(format!("{i}.dcm"));
             std::fs::write(&p, v).unwrap();
             // as scanned before the damage (the file changed since), and as scanned now
-            let now = common::scanned(&p).ok();
+            let now = scanned(&p).ok();
             let t = std::time::Instant::now();
             let mut r = render_with_info(
                 &RenderSource {
@@ -242,10 +241,13 @@ fn damaged_files_never_panic() {
 /// code, so neither the package nor the preview ever uses it.
 #[test]
 fn the_scan_and_render_agree_on_a_lying_header() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent (run tools/fetch-test-files)");
+    if !interop(
+        "the_scan_and_render_agree_on_a_lying_header",
+        &[Need::PydicomFiles],
+    ) {
         return;
-    };
-    let why = common::scanned(&dir.join("SC_rgb_jpeg.dcm")).unwrap_err();
+    }
+    let dir = pydicom_files();
+    let why = scanned(&dir.join("SC_rgb_jpeg.dcm")).unwrap_err();
     assert!(why.starts_with("vr_mismatch"), "{why}");
 }

@@ -1,10 +1,9 @@
 //! Render cost per thumbnail (256 px), for the report. Not part of the normal run:
-//! `cargo test --release --test render_timing -- --ignored --nocapture`
+//! `cargo test --release --test tests render_timing -- --ignored --nocapture`
 //! Inputs: real pydicom test files, plus a large CR, its JPEG 2000 twin and a 100-frame cine
-//! made from real files by tests/render/make_timing.py (needs pydicom + pylibjpeg-openjpeg).
+//! made from real files by tests/util/make_timing.py (needs pydicom + pylibjpeg-openjpeg).
 
-#[path = "render/common.rs"]
-mod common;
+use crate::util::*;
 
 use std::path::Path;
 use std::process::Command;
@@ -13,7 +12,7 @@ use std::time::Instant;
 use dicompack::render::{RenderOptions, RenderSource, encode_jpeg, render_with_info};
 
 fn time(path: &Path) -> (f64, String) {
-    let object = common::scanned(path).expect("the scan uses the file");
+    let object = scanned(path).expect("the scan uses the file");
     let src = RenderSource {
         path,
         object: &object,
@@ -46,13 +45,13 @@ fn time(path: &Path) -> (f64, String) {
 #[test]
 #[ignore]
 fn render_cost() {
-    let Some(dir) = common::test_files() else {
-        common::missing(".cache/pydicom/test_files is absent");
+    if !interop("render_cost", &[Need::PydicomFiles]) {
         return;
-    };
+    }
+    let dir = pydicom_files();
     let tmp = tempfile::tempdir().unwrap();
     let made = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render/make_timing.py"))
+        .arg(support_script("make_timing.py"))
         .arg(&dir)
         .arg(tmp.path())
         .status()
@@ -76,7 +75,10 @@ fn render_cost() {
             files.push((format!("made/{f}"), tmp.path().join(f)));
         }
     } else {
-        common::missing("make_timing.py failed: no large CR / cine timings");
+        interop_when(
+            "render_cost: large CR / cine",
+            Some("make_timing.py failed (needs pydicom + pylibjpeg-openjpeg)".into()),
+        );
     }
     for (name, path) in files {
         let (ms, what) = time(&path);

@@ -9,9 +9,7 @@
 //! instances: 113, 171 and 261 MB in all). The code before measured 4.2, 6.4 and 3.5, with pack
 //! anywhere up to 30 from run to run (glibc's aligned allocations: see `dicompack::alloc`).
 
-mod hostile_support;
-
-use hostile_support::*;
+use crate::util::*;
 use std::path::Path;
 use std::time::Duration;
 
@@ -49,7 +47,7 @@ fn make_copies(dir: &Path, count: usize) {
 fn peak(cwd: &Path, args: &[&str], code: i32, name: &str) -> u64 {
     let rss = cwd.join(format!("{name}.rss"));
     // This test is about memory: a debug build on a busy machine gets all the time it needs.
-    let mut run = Run::new(cwd, args).timeout(Duration::from_secs(300));
+    let mut run = Bounded::new(cwd, args).timeout(Duration::from_secs(300));
     run.rss_file = Some(rss.clone());
     let out = run.go();
     assert!(
@@ -64,7 +62,7 @@ fn peak(cwd: &Path, args: &[&str], code: i32, name: &str) -> u64 {
 
 #[test]
 fn memory_per_instance_stays_small() {
-    if !gnu_time_or_skip("the memory-per-instance check") {
+    if !interop("memory_per_instance_stays_small", &[Need::GnuTime]) {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
