@@ -167,3 +167,32 @@ fn pixel_check_follows_fragments_across_chunks() {
     native.feed(&[0; 9]).unwrap();
     assert!(native.finish().is_err());
 }
+
+#[test]
+fn steps_over_an_icon_image_with_its_own_compressed_pixels() {
+    // (0088,0200) Icon Image Sequence, one item holding encapsulated Pixel Data, then the
+    // image's own Pixel Data: the walk stops at the top-level one only.
+    let mut ds = implicit((0x0088, 0x0200), UNDEFINED, &[]);
+    ds.extend(implicit((0xFFFE, 0xE000), UNDEFINED, &[]));
+    ds.extend(implicit((0x0028, 0x0010), 2, &[4, 0]));
+    ds.extend(implicit((0x7FE0, 0x0010), UNDEFINED, &[]));
+    ds.extend(implicit((0xFFFE, 0xE000), 0, &[]));
+    ds.extend(implicit((0xFFFE, 0xE000), 4, &[0xFF, 0xD8, 0xFF, 0xD9]));
+    ds.extend(implicit((0xFFFE, 0xE0DD), 0, &[]));
+    ds.extend(implicit((0xFFFE, 0xE00D), 0, &[]));
+    ds.extend(implicit((0xFFFE, 0xE0DD), 0, &[]));
+    let top = ds.len();
+    ds.extend(implicit((0x7FE0, 0x0010), 4, &[1, 2, 3, 4]));
+    let w = walk(&ds, 0, Encoding::ImplicitLe, ds.len() as u64).unwrap();
+    let Walk::PixelData { offset, .. } = w.walk else {
+        panic!("{w:?}")
+    };
+    assert_eq!(offset, top);
+    // a fragment that runs past the end is refused
+    let mut cut = ds[..top].to_vec();
+    let at = cut.len() - 3 * 8 - 4 - 4; // the last fragment's length
+    cut[at..at + 4].copy_from_slice(&400u32.to_le_bytes());
+    let err = walk(&cut, 0, Encoding::ImplicitLe, cut.len() as u64).unwrap_err();
+    assert!(matches!(err, Malformed::BadLength { .. }), "{err:?}");
+    assert!(err.to_string().contains("fragment"), "{err}");
+}

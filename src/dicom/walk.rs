@@ -13,6 +13,8 @@ use dicom_core::Tag;
 use dicom_core::header::VR;
 use std::ops::Range;
 
+const PIXEL_DATA: Tag = dicom_dictionary_std::tags::PIXEL_DATA;
+
 /// Sequences nested deeper than this are refused: real objects stay far below it, and a
 /// crafted file with thousands of levels must not exhaust the stack.
 pub const MAX_DEPTH: usize = 64;
@@ -234,6 +236,11 @@ impl Walker<'_> {
                 what: format!("unexpected item tag {}", tag_text(tag)),
             });
         }
+        if tag == PIXEL_DATA && h.len.is_none() {
+            // Encapsulated pixel data below the top level: an Icon Image Sequence item of a
+            // compressed image (PS3.3 C.7.6.1.1.6) holds its own.
+            return self.fragments(value_start);
+        }
         if !is_sequence {
             let vr = h.vr.or_else(|| dictionary_vr(tag));
             if let (Some(vr), Some(len)) = (vr, h.len) {
@@ -341,6 +348,36 @@ impl Walker<'_> {
                         Step::At(p) => pos = p,
                         stop => return Ok(stop),
                     }
+                }
+            }
+        }
+    }
+
+    /// Steps over the items of encapsulated pixel data (fragments: bytes, not data sets) to
+    /// the sequence delimiter.
+    fn fragments(&mut self, mut pos: usize) -> Result<Step, Malformed> {
+        loop {
+            let Some(item) = self.header(pos)? else {
+                return Ok(Step::Stop(self.need(pos + 8)?));
+            };
+            match (item.tag, item.len) {
+                (SEQUENCE_END, _) => return Ok(Step::At(pos + 8)),
+                (ITEM, Some(len)) => {
+                    let what = || "a pixel data fragment".to_string();
+                    let end = self.end_within(pos, pos + 8, len, self.stream_len, &what)?;
+                    if end > self.buf.len() as u64 {
+                        return Ok(Step::Stop(self.need(end as usize)?));
+                    }
+                    pos = end as usize;
+                }
+                (other, _) => {
+                    return Err(Malformed::BadLength {
+                        offset: pos as u64,
+                        what: format!(
+                            "compressed pixel data holds {} where a fragment belongs",
+                            tag_text(other)
+                        ),
+                    });
                 }
             }
         }
