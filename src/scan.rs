@@ -181,6 +181,7 @@ pub struct Instance {
 /// A file that is not used, with the reason in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Unused {
+    #[serde(serialize_with = "crate::manifest::lossy_path")]
     pub path: PathBuf,
     pub reason: String,
 }
