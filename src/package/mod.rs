@@ -217,7 +217,7 @@ struct Copied<'c> {
 /// between entries, and the temporary file goes.
 pub fn write(
     catalog: &Catalog,
-    notes: Notes,
+    mut notes: Notes,
     output: &Output,
     opts: &PackOptions,
     tick: &(dyn Fn() + Sync),
@@ -266,57 +266,37 @@ pub fn write(
 
     let identities: Vec<String> = notes.identities.iter().map(Identity::to_string).collect();
     let created = created_time(opts.source_date_epoch);
-    let visuals = if opts.thumbnails != Thumbnails::None {
-        let all = opts.thumbnails == Thumbnails::All;
-        let v = write_visuals(&mut archive, catalog, all, cancel)?;
-        let ctx = pages::PageContext {
-            catalog,
-            visuals: &v.by_series,
-            identities: &identities,
-            left_out: &notes.left_out,
-            skipped: notes.skipped.len() + copied.failed.len(),
-            created: &created,
-        };
-        for (path, html) in pages::render_pages(&ctx) {
-            archive.add_bytes(&path, html.as_bytes())?;
+    let visuals = match opts.thumbnails {
+        Thumbnails::None => None,
+        thumbnails => {
+            let v = write_visuals(&mut archive, catalog, thumbnails, cancel)?;
+            let ctx = pages::PageContext {
+                catalog,
+                visuals: &v.by_series,
+                identities: &identities,
+                left_out: &notes.left_out,
+                skipped: notes.skipped.len() + copied.failed.len(),
+                created: &created,
+            };
+            write_pages(&mut archive, &ctx)?;
+            Some(v)
         }
-        Some(v)
-    } else {
-        None
     };
 
     let summary = summarize(catalog, &copied.packed, copied.entries.iter().map(|e| e.3));
     let readme = readme_text(&summary, visuals.is_some());
     archive.add_bytes("README.TXT", readme.as_bytes())?;
 
-    let mut warnings = notes.warnings;
-    warnings.extend(visuals.iter().flat_map(|v| v.failures.iter().cloned()));
-    let mut skipped = notes.skipped;
-    skipped.extend(copied.failed.iter().cloned());
-    let manifest = Manifest {
-        format: manifest::FORMAT.to_string(),
-        tool: manifest::Tool::this(),
+    notes
+        .warnings
+        .extend(visuals.iter().flat_map(|v| v.failures.iter().cloned()));
+    notes.skipped.extend(copied.failed.iter().cloned());
+    let head = ManifestHead {
         created,
         options: opts.recorded_options.clone(),
-        sources: notes.sources,
         summary: summary.clone(),
-        identities,
-        left_out: notes.left_out,
-        patients: manifest_tree(catalog, &copied.packed),
-        instances: manifest::SeqOf(|| {
-            copied
-                .entries
-                .iter()
-                .map(|&(placed, digest, source, size)| instance_entry(placed, digest, source, size))
-        }),
-        skipped,
-        ignored: notes.ignored,
-        warnings,
     };
-    archive.add_streamed("MANIFEST.JSN", 0, |w| {
-        serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
-    })?;
-    drop(manifest);
+    write_manifest(&mut archive, catalog, &copied, notes, head)?;
 
     let fingerprint = archive.add_checksum_list()?;
     check_cancelled(cancel)?;
@@ -331,6 +311,48 @@ pub fn write(
         placeholders: visuals.as_ref().map_or(0, |v| v.placeholders),
         render_failures: visuals.map(|v| v.failures).unwrap_or_default(),
     })
+}
+
+/// What the manifest says about the run itself.
+struct ManifestHead {
+    created: String,
+    options: Vec<String>,
+    summary: manifest::Summary,
+}
+
+/// MANIFEST.JSN, streamed: each instance's entry is made as it is written. `notes` include
+/// what failed to copy and what could not be drawn.
+fn write_manifest<W: Write + Seek>(
+    archive: &mut Archive<W>,
+    catalog: &Catalog,
+    copied: &Copied<'_>,
+    notes: Notes,
+    head: ManifestHead,
+) -> Result<(), PackError> {
+    let manifest = Manifest {
+        format: manifest::FORMAT.to_string(),
+        tool: manifest::Tool::this(),
+        created: head.created,
+        options: head.options,
+        sources: notes.sources,
+        summary: head.summary,
+        identities: notes.identities.iter().map(Identity::to_string).collect(),
+        left_out: notes.left_out,
+        patients: manifest_tree(catalog, &copied.packed),
+        instances: manifest::SeqOf(|| {
+            copied
+                .entries
+                .iter()
+                .map(|&(placed, digest, source, size)| instance_entry(placed, digest, source, size))
+        }),
+        skipped: notes.skipped,
+        ignored: notes.ignored,
+        warnings: notes.warnings,
+    };
+    archive.add_streamed("MANIFEST.JSN", 0, |w| {
+        serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
+    })?;
+    Ok(())
 }
 
 /// An I/O error while copying is about the folder the package is written in.
@@ -429,6 +451,17 @@ fn finish(
     Ok(package_size)
 }
 
+/// The pages: INDEX.HTM and one per study, over the previews written.
+fn write_pages<W: Write + Seek>(
+    archive: &mut Archive<W>,
+    ctx: &pages::PageContext<'_>,
+) -> Result<(), PackError> {
+    for (path, html) in pages::render_pages(ctx) {
+        archive.add_bytes(&path, html.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Thumbnails and documents as written, for the pages and the report.
 struct Visuals {
     by_series: HashMap<String, pages::SeriesVisual>,
@@ -442,9 +475,10 @@ struct Visuals {
 fn write_visuals<W: Write + Seek>(
     archive: &mut Archive<W>,
     catalog: &Catalog,
-    all: bool,
+    thumbnails: Thumbnails,
     cancel: &Cancel,
 ) -> Result<Visuals, PackError> {
+    let all = thumbnails == Thumbnails::All;
     let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
     let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> = rendered
         .iter()
