@@ -19,6 +19,7 @@ use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
 use crate::preflight::SourceFormat;
+use crate::render::series::Outcome;
 use crate::scan::{self, Instance, Unused};
 use crate::select::Identity;
 use sha2::{Digest as _, Sha256};
@@ -508,18 +509,18 @@ fn write_visuals<W: Write + Seek>(
                 archive.add_bytes(&name, pdf)?;
                 documents.push(name);
             }
-            match &r.placeholder_reason {
-                None => v.previews += 1,
-                Some(_) => v.placeholders += 1,
-            }
-            if r.failed {
-                v.failures.push(format!(
-                    "study {} series {} ({}): no preview: {}",
-                    study.index,
-                    ri + 1,
-                    series.description,
-                    r.placeholder_reason.clone().unwrap_or_default()
-                ));
+            match &r.outcome {
+                Outcome::Preview => v.previews += 1,
+                Outcome::NotAnImage { .. } => v.placeholders += 1,
+                Outcome::Failed { reason } => {
+                    v.placeholders += 1;
+                    v.failures.push(format!(
+                        "study {} series {} ({}): no preview: {reason}",
+                        study.index,
+                        ri + 1,
+                        series.description,
+                    ));
+                }
             }
             let mut images = Vec::new();
             if all {
@@ -535,7 +536,7 @@ fn write_visuals<W: Write + Seek>(
                 series.uid.clone(),
                 pages::SeriesVisual {
                     thumbnail: Some(thumb),
-                    note: r.placeholder_reason.clone(),
+                    note: r.outcome.note(),
                     documents,
                     images,
                 },
