@@ -49,6 +49,8 @@ impl From<Exit> for u8 {
 pub enum Stage {
     /// Discovering and scanning the input files.
     Reading,
+    /// Drawing the previews for the package's pages.
+    Drawing,
     /// Copying the instances into the package.
     Packing,
 }
@@ -58,6 +60,7 @@ impl Stage {
     pub fn label(self) -> &'static str {
         match self {
             Stage::Reading => "Reading",
+            Stage::Drawing => "Drawing",
             Stage::Packing => "Packing",
         }
     }
@@ -304,11 +307,20 @@ pub fn pack(
         ignored: survey.ignored.clone(),
         warnings,
     };
+    // The previews are drawn first, spooled beside the package, and streamed into it.
+    progress.begin(Stage::Drawing);
+    progress.total(survey.catalog.series_count() as u64);
+    let tick = || progress.tick();
+    let previews =
+        package::render_previews(&survey.catalog, req.thumbnails, &output, &tick, cancel);
+    progress.end();
+    let previews = previews?;
     progress.begin(Stage::Packing);
     progress.total(survey.catalog.instance_count() as u64);
     let written = package::write(
         &survey.catalog,
         notes,
+        &previews,
         &output,
         &opts,
         &|| progress.tick(),

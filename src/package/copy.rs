@@ -350,7 +350,7 @@ fn stream<W: Write + Seek>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Notes, Output, PackOptions, write};
+    use super::super::{Notes, Output, PackOptions, Previews, write};
     use crate::cancel::Cancel;
     use crate::scan::Pass;
 
@@ -446,6 +446,7 @@ mod tests {
         let report = write(
             &survey.catalog,
             Notes::default(),
+            &Previews::none(),
             &output,
             &opts,
             &|| {},

@@ -9,7 +9,10 @@
 //! have. The package lists only what it holds.
 
 mod copy;
+mod previews;
 mod write_behind;
+
+pub use previews::{Previews, render as render_previews};
 
 use crate::cancel::Cancel;
 use crate::catalog::Catalog;
@@ -219,6 +222,7 @@ struct Copied<'c> {
 pub fn write(
     catalog: &Catalog,
     mut notes: Notes,
+    previews: &Previews,
     output: &Output,
     opts: &PackOptions,
     tick: &(dyn Fn() + Sync),
@@ -230,10 +234,7 @@ pub fn write(
     if output.path.exists() && !output.replace {
         return Err(PackError::Exists(output.path.clone()));
     }
-    let dir = match output.path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = output_dir(output);
     let temp = tempfile::Builder::new()
         .prefix(".dicompack-")
         .suffix(".partial")
@@ -267,21 +268,20 @@ pub fn write(
 
     let identities: Vec<String> = notes.identities.iter().map(Identity::to_string).collect();
     let created = created_time(opts.source_date_epoch);
-    let visuals = match opts.thumbnails {
-        Thumbnails::None => None,
-        thumbnails => {
-            let v = write_visuals(&mut archive, catalog, thumbnails, cancel)?;
-            let ctx = pages::PageContext {
-                catalog,
-                visuals: &v.by_series,
-                identities: &identities,
-                left_out: &notes.left_out,
-                skipped: notes.skipped.len() + copied.failed.len(),
-                created: &created,
-            };
-            write_pages(&mut archive, &ctx)?;
-            Some(v)
-        }
+    let visuals = if previews.is_none() {
+        None
+    } else {
+        let v = write_visuals(&mut archive, catalog, previews, cancel)?;
+        let ctx = pages::PageContext {
+            catalog,
+            visuals: &v.by_series,
+            identities: &identities,
+            left_out: &notes.left_out,
+            skipped: notes.skipped.len() + copied.failed.len(),
+            created: &created,
+        };
+        write_pages(&mut archive, &ctx)?;
+        Some(v)
     };
 
     let summary = summarize(catalog, &copied.packed, copied.entries.iter().map(|e| e.3));
@@ -354,6 +354,14 @@ fn write_manifest<W: Write + Seek>(
         serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
     })?;
     Ok(())
+}
+
+/// The folder the package is written in (and its temporary files).
+fn output_dir(output: &Output) -> PathBuf {
+    match output.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// An I/O error while copying is about the folder the package is written in.
@@ -471,20 +479,14 @@ struct Visuals {
     failures: Vec<String>,
 }
 
-/// Renders one thumbnail per series (in parallel) and writes it, with any PDF report, under
-/// the study's folder in IHE_PDI/.
+/// Writes each series' thumbnail, with any PDF report, under the study's folder in
+/// IHE_PDI/, streamed from the spool the render stage made.
 fn write_visuals<W: Write + Seek>(
     archive: &mut Archive<W>,
     catalog: &Catalog,
-    thumbnails: Thumbnails,
+    previews: &Previews,
     cancel: &Cancel,
 ) -> Result<Visuals, PackError> {
-    let all = thumbnails == Thumbnails::All;
-    let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
-    let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> = rendered
-        .iter()
-        .map(|r| (r.series_uid.as_str(), r))
-        .collect();
     let mut v = Visuals {
         by_series: HashMap::new(),
         previews: 0,
@@ -496,17 +498,17 @@ fn write_visuals<W: Write + Seek>(
         let folder = pages::study_folder(si);
         let mut document_count = 0;
         for (ri, series) in study.series.iter().enumerate() {
-            let Some(r) = by_uid.remove(series.uid.as_str()) else {
+            let Some(r) = previews.series(series.uid.as_str()) else {
                 continue;
             };
             let thumb = format!("{folder}/{}.JPG", layout::counter('T', ri)?);
             // JPEG does not deflate: store it.
-            archive.add_stored(&thumb, &r.jpeg)?;
+            archive.add_spooled(&thumb, Compression::None, previews, r.jpeg)?;
             let mut documents = Vec::new();
-            for pdf in &r.documents {
+            for &pdf in &r.documents {
                 let name = format!("{folder}/{}.PDF", layout::counter('D', document_count)?);
                 document_count += 1;
-                archive.add_bytes(&name, pdf)?;
+                archive.add_spooled(&name, archive.compression, previews, pdf)?;
                 documents.push(name);
             }
             match &r.outcome {
@@ -523,12 +525,11 @@ fn write_visuals<W: Write + Seek>(
                 }
             }
             let mut images = Vec::new();
-            if all {
-                let tiles = crate::render::series::render_instances(series, THUMBNAIL_SIDE);
+            if previews.thumbnails == Thumbnails::All {
                 let dir = format!("{folder}/{}", layout::counter('T', ri)?);
-                for (ii, jpeg) in tiles.into_iter().enumerate() {
+                for (ii, &jpeg) in r.images.iter().enumerate() {
                     let name = format!("{dir}/{}.JPG", layout::counter('I', ii)?);
-                    archive.add_stored(&name, &jpeg)?;
+                    archive.add_spooled(&name, Compression::None, previews, jpeg)?;
                     images.push(name);
                 }
             }
@@ -589,11 +590,16 @@ impl<W: Write + Seek> Archive<W> {
         Ok(())
     }
 
-    /// For what does not deflate (JPEG).
-    fn add_stored(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackError> {
-        self.add(name, Compression::None, bytes.len() as u64, |w| {
-            w.write_all(bytes)
-        })?;
+    /// An item the render stage spooled, streamed from the spool (`Compression::None` for
+    /// what does not deflate: JPEG).
+    fn add_spooled(
+        &mut self,
+        name: &str,
+        compression: Compression,
+        previews: &Previews,
+        span: previews::Span,
+    ) -> Result<(), PackError> {
+        self.add(name, compression, span.len(), |w| previews.copy_to(span, w))?;
         Ok(())
     }
 

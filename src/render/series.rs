@@ -47,21 +47,17 @@ pub struct SeriesRender {
     pub documents: Vec<Vec<u8>>,
 }
 
-/// Renders every series of the catalog; `tick` is called once per series.
-pub fn render_series(
+/// Renders every series of the catalog on all cores, handing each result to `each` as soon
+/// as it is made (so a caller can spool it instead of holding them all).
+pub fn render_each(
     catalog: &Catalog,
     max_side: u32,
-    tick: &(dyn Fn() + Sync),
-) -> Vec<SeriesRender> {
+    each: &(dyn Fn(&Series, SeriesRender) + Sync),
+) {
     let series: Vec<&Series> = catalog.series().map(|(_, _, s)| s).collect();
     series
         .par_iter()
-        .map(|s| {
-            let r = render_one(s, max_side);
-            tick();
-            r
-        })
-        .collect()
+        .for_each(|s| each(s, render_one(s, max_side)));
 }
 
 fn render_one(series: &Series, max_side: u32) -> SeriesRender {
