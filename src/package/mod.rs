@@ -4,9 +4,10 @@
 //! file IDs, our own `DICOMDIR`, plus `README.TXT`, `MANIFEST.JSN` and `SHA256.TXT`. It is
 //! written under a temporary name beside the target and renamed only when complete and synced,
 //! so a crash or a full disk never leaves something that looks like a finished package. Each
-//! source is read, hashed and checked in full while it is copied ([`copy`]): a file that
+//! source is read, hashed and checked in full while it is copied (module `copy`): a file that
 //! changed since the scan is left out and reported, never packed under a checksum it does not
-//! have. The package lists only what it holds.
+//! have. The package lists only what it holds. The previews are drawn before, as their own
+//! stage ([`render_previews`]), and streamed in from the spool it leaves beside the package.
 
 mod copy;
 mod previews;
