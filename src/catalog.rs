@@ -91,7 +91,9 @@ impl Series {
 /// Two copies of one SOP Instance with identical bytes: one is kept.
 #[derive(Debug, Clone, Serialize)]
 pub struct Duplicate {
+    #[serde(serialize_with = "crate::manifest::lossy_path")]
     pub kept: std::path::PathBuf,
+    #[serde(serialize_with = "crate::manifest::lossy_path")]
     pub dropped: std::path::PathBuf,
 }
 

@@ -19,8 +19,10 @@
 )]
 
 pub mod alloc; // the process allocator: the system one, over-aligned blocks cut by hand
+pub mod cancel; // the cancellation token a front end hands to the stages (no global state)
 pub mod catalog; // instances → Patient ▸ Study ▸ Series ▸ Instance, duplicates, conflicts
 pub mod checksum; // SHA-256 helpers and the `sha256sum -c` list format
+pub mod commands; // scan, pack, verify, extract: typed request → typed outcome + exit code
 pub mod dicom; // the byte layer: element headers, the capped walker, transfer syntaxes, pixel location
 pub mod dicomdir; // DICOMDIR (PS3.3 Annex F) reader and writer, by hand: dicom-rs has none
 pub mod discover; // inputs → candidate files, junk ignored by content, DICOMDIR hints

@@ -9,9 +9,17 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub const FORMAT: &str = "dicompack-manifest/1";
 
+/// For `#[serde(serialize_with)]` on a path. JSON is text: a path that is not valid UTF-8 (a
+/// file name from an old disc) is written as `Path::display` shows it, with U+FFFD for what is
+/// not text, rather than failing the whole document (serde refuses such a `PathBuf`).
+pub fn lossy_path<S: Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
 /// `I` is how the instances are held: a [`SeqOf`] when written (the writer makes each entry
 /// as it is serialized, so 100,000 of them are never held whole).
 #[derive(Debug, Clone, Serialize)]
+
 pub struct Manifest<I = Vec<InstanceEntry>> {
     pub format: String,
     pub tool: Tool,

@@ -3,9 +3,11 @@
 //! Also the JSON view of a survey for scripts.
 
 use crate::catalog::{self, Catalog};
+use crate::commands::{self, CommandError, Exit, Packed, Scanned};
+use crate::extract::{ExtractError, Extracted};
 use crate::scan::Unused;
 use crate::survey::Survey;
-use crate::verify::{group_thousands, plural};
+use crate::verify::{Verdict, group_thousands, plural};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -260,6 +262,7 @@ struct InstanceJson<'a> {
     format: crate::dicom::SourceFormat,
     frames: u32,
     instance_number: Option<i32>,
+    #[serde(serialize_with = "crate::manifest::lossy_path")]
     path: &'a std::path::Path,
     sha256: Option<crate::checksum::Digest>,
     size: u64,
@@ -326,4 +329,285 @@ fn series_json(study: usize, i: usize, se: &catalog::Series) -> SeriesJson<'_> {
         number: se.number,
         series_instance_uid: &se.uid,
     }
+}
+
+/// What `scan` prints: the tree, what could not be used, what the selection left out, and
+/// the summary line.
+pub fn scanned(s: &Scanned) -> String {
+    let mut out = String::new();
+    if s.survey.catalog.instance_count() == 0 {
+        out.push_str("No DICOM images were found.\n");
+    }
+    out.push_str(&tree(&s.survey.catalog));
+    let left = leftovers(&s.survey);
+    if !left.is_empty() {
+        out.push('\n');
+        out.push_str(&left);
+    }
+    if !s.left_out.is_empty() {
+        let _ = writeln!(out, "\nLeft out by the selection: {}", s.left_out.len());
+        for l in &s.left_out {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
+    let _ = writeln!(out, "\n{}", survey_summary(&s.survey));
+    out
+}
+
+/// After "these images may belong to N different people": who they are, and what to do.
+pub fn several_patients(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    for p in &catalog.patients {
+        let born: Vec<String> = p.birth_dates.iter().map(|b| date(b)).collect();
+        let _ = writeln!(
+            out,
+            "  {}  ID {}  born {}",
+            p.name(),
+            catalog::display_id(&p.key),
+            born.join(" and ")
+        );
+        for st in &p.studies {
+            let _ = writeln!(
+                out,
+                "      [{}] {}  {}  {}",
+                st.index,
+                date(&st.date),
+                st.modalities().join("/"),
+                st.description
+            );
+        }
+    }
+    for w in &catalog.identity_warnings {
+        let _ = writeln!(out, "  note: {w}");
+    }
+    out.push_str(
+        "Choose one with --patient ID (or --study N), or add --allow-multiple-patients if they must travel together.\n",
+    );
+    out
+}
+
+/// How an outcome is shown: text for people (stdout, and stderr for what went wrong or was
+/// left out) or one JSON document for scripts, and the exit code it comes to.
+pub trait Shown {
+    /// For people, on stdout.
+    fn text(&self) -> String;
+    /// For people, on stderr; `json`: the outcome itself went out as JSON.
+    fn notes(&self, _json: bool) -> String {
+        String::new()
+    }
+    /// For scripts, on stdout instead of the text; `None`: there is none (the error goes to
+    /// stderr only).
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>>;
+    fn exit(&self) -> Exit;
+}
+
+/// Writes an outcome as the command line shows it: JSON (when asked and the outcome has a
+/// JSON form) or text on `out`, and on `err` what went wrong or was left out.
+pub fn show(
+    shown: &dyn Shown,
+    json: bool,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    // A scan of 100,000 files is tens of megabytes of JSON: streamed, not built whole.
+    let mut out = std::io::BufWriter::new(out);
+    let as_json = match json.then(|| shown.write_json(&mut out)).flatten() {
+        Some(written) => {
+            written?;
+            writeln!(out)?;
+            true
+        }
+        None => {
+            out.write_all(shown.text().as_bytes())?;
+            false
+        }
+    };
+    out.flush()?;
+    err.write_all(shown.notes(as_json).as_bytes())
+}
+
+fn json_to(out: &mut dyn std::io::Write, value: &impl Serialize) -> Option<serde_json::Result<()>> {
+    Some(serde_json::to_writer_pretty(out, value))
+}
+
+impl Shown for Scanned {
+    fn text(&self) -> String {
+        scanned(self)
+    }
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        json_to(out, &survey_json(&self.survey, &self.left_out))
+    }
+    fn exit(&self) -> Exit {
+        Scanned::exit(self)
+    }
+}
+
+impl Shown for Packed {
+    fn text(&self) -> String {
+        packed(self)
+    }
+    /// The JSON lists what could not be used: no need to say it again.
+    fn notes(&self, json: bool) -> String {
+        if json {
+            String::new()
+        } else {
+            not_packed(self)
+        }
+    }
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        json_to(out, &packed_json(self))
+    }
+    fn exit(&self) -> Exit {
+        Packed::exit(self)
+    }
+}
+
+impl Shown for Verdict {
+    fn text(&self) -> String {
+        verdict(self)
+    }
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        json_to(out, self)
+    }
+    fn exit(&self) -> Exit {
+        commands::verdict_exit(self)
+    }
+}
+
+impl Shown for Extracted {
+    fn text(&self) -> String {
+        format!(
+            "{}\nExtracted {} files into {}.\n",
+            self.verdict.headline(),
+            self.files,
+            self.dest.display()
+        )
+    }
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        json_to(
+            out,
+            &serde_json::json!({
+                "extracted": self.dest.to_string_lossy(),
+                "files": self.files,
+                "verdict": self.verdict,
+            }),
+        )
+    }
+    fn exit(&self) -> Exit {
+        Exit::Ok
+    }
+}
+
+impl Shown for CommandError {
+    /// A package that failed verification before extraction: the verdict.
+    fn text(&self) -> String {
+        match self {
+            CommandError::Extract(ExtractError::NotVerified(v)) => verdict(v),
+            _ => String::new(),
+        }
+    }
+    /// The error, with what explains it: what was found instead of images, who the several
+    /// patients are. Said whether or not JSON went out too.
+    fn notes(&self, _json: bool) -> String {
+        let mut out = match self {
+            CommandError::NoImages(s) => leftovers(s),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "dicompack: {self}");
+        if let CommandError::SeveralPatients { catalog, .. } = self {
+            out.push_str(&several_patients(catalog));
+        }
+        out
+    }
+    /// Only `extract` answers an error in JSON (with the verdict when that was the reason).
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        let CommandError::Extract(e) = self else {
+            return None;
+        };
+        let verdict = match e {
+            ExtractError::NotVerified(v) => Some(v.as_ref()),
+            _ => None,
+        };
+        json_to(
+            out,
+            &serde_json::json!({ "error": self.to_string(), "verdict": verdict }),
+        )
+    }
+    fn exit(&self) -> Exit {
+        CommandError::exit(self)
+    }
+}
+
+/// What `pack` says on stderr: what could not be used, and what failed to copy.
+pub fn not_packed(p: &Packed) -> String {
+    let mut out = leftovers(&p.survey);
+    for f in &p.report.failed {
+        let _ = writeln!(out, "Not packed: {}: {}", f.path.display(), f.reason);
+    }
+    out
+}
+
+/// What `pack` says on stdout: what went in, where, and the fingerprint.
+pub fn packed(p: &Packed) -> String {
+    let r = &p.report;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Packed {} {}, {} series, {} {} into {} ({}).",
+        r.summary.studies,
+        plural(r.summary.studies, "study", "studies"),
+        r.summary.series,
+        group_thousands(r.summary.instances),
+        plural(r.summary.instances, "image", "images"),
+        r.path.display(),
+        size(r.package_size)
+    );
+    if p.incomplete() {
+        let _ = writeln!(
+            out,
+            "Some DICOM files could not be included: {} (listed above and in MANIFEST.JSN).",
+            p.survey.skipped.len() + r.failed.len()
+        );
+    }
+    if r.previews + r.placeholders > 0 {
+        let _ = writeln!(
+            out,
+            "Previews: {} series drawn, {} shown as a labelled tile (not an image, or could not be drawn).",
+            r.previews, r.placeholders
+        );
+    }
+    for f in &r.render_failures {
+        let _ = writeln!(out, "  {f}");
+    }
+    let _ = writeln!(out, "Fingerprint: {}", r.fingerprint);
+    out
+}
+
+/// `pack --json`.
+pub fn packed_json(p: &Packed) -> impl Serialize + '_ {
+    let r = &p.report;
+    let s = &p.survey;
+    serde_json::json!({
+        "package": r.path.to_string_lossy(),
+        "fingerprint": r.fingerprint,
+        "size": r.package_size,
+        "summary": r.summary,
+        "previews": r.previews,
+        "placeholders": r.placeholders,
+        "render_failures": r.render_failures,
+        "skipped": s.skipped.iter().chain(r.failed.iter()).collect::<Vec<_>>(),
+        "ignored": s.ignored,
+        "warnings": s.warnings,
+    })
+}
+
+/// A verdict for people: the headline, then one line per problem.
+pub fn verdict(v: &Verdict) -> String {
+    let mut out = v.headline();
+    out.push('\n');
+    for p in &v.problems {
+        let _ = writeln!(out, "  {p}");
+    }
+    out
 }

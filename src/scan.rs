@@ -416,7 +416,8 @@ impl Serialize for Unused {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Unused", 3)?;
-        st.serialize_field("path", &self.path)?;
+        // JSON is text: a path that is not UTF-8 is written as `Path::display` shows it.
+        st.serialize_field("path", &self.path.to_string_lossy())?;
         st.serialize_field("code", self.reason.code())?;
         st.serialize_field("reason", &self.reason.to_string())?;
         st.end()

@@ -18,7 +18,7 @@ pub struct Filters {
     pub series: Vec<String>,
     pub modalities: Vec<String>,
     pub exclude_modalities: Vec<String>,
-    /// Inclusive, `YYYYMMDD`.
+    /// Inclusive, as given (`2020-03-04`, `20200304`, …): see [`parse_date`].
     pub since: Option<String>,
     pub until: Option<String>,
     pub accessions: Vec<String>,
@@ -34,6 +34,14 @@ impl Filters {
             && self.since.is_none()
             && self.until.is_none()
             && self.accessions.is_empty()
+    }
+
+    /// The date bounds, normalised to `YYYYMMDD`; an error for one that is not a date. Checked
+    /// before anything is read, so a typo costs no survey of a whole disc.
+    pub fn dates(&self) -> Result<(Option<String>, Option<String>), SelectError> {
+        let since = self.since.as_deref().map(parse_date).transpose()?;
+        let until = self.until.as_deref().map(parse_date).transpose()?;
+        Ok((since, until))
     }
 }
 
@@ -82,6 +90,7 @@ pub struct Selection {
 /// Applies the filters. Study and series numbers refer to the unfiltered catalog.
 pub fn select(catalog: &Catalog, f: &Filters) -> Result<Selection, SelectError> {
     check_references(catalog, f)?;
+    let (since, until) = f.dates()?;
     let upper = |v: &[String]| {
         v.iter()
             .map(|s| s.trim().to_ascii_uppercase())
@@ -112,12 +121,12 @@ pub fn select(catalog: &Catalog, f: &Filters) -> Result<Selection, SelectError> 
                     .any(|s| s == &st.uid || s == &st.index.to_string());
             let by_accession =
                 f.accessions.is_empty() || f.accessions.iter().any(|a| a == &st.accession_number);
-            let by_date = (f.since.is_none() && f.until.is_none())
+            let by_date = (since.is_none() && until.is_none())
                 || (!st.date.is_empty()
-                    && f.since
+                    && since
                         .as_ref()
                         .is_none_or(|d| st.date.as_str() >= d.as_str())
-                    && f.until
+                    && until
                         .as_ref()
                         .is_none_or(|d| st.date.as_str() <= d.as_str()));
             if !(by_study && by_accession && by_date) {
@@ -204,30 +213,71 @@ fn check_references(catalog: &Catalog, f: &Filters) -> Result<(), SelectError> {
     Ok(())
 }
 
+/// One person as far as the images can tell: a patient ID with one name and one birth date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    /// As `scan` shows it (with the issuer when there is one).
+    pub id: String,
+    /// `YYYYMMDD` as recorded (may be empty).
+    pub birth_date: String,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (ID {}, born {})",
+            self.name,
+            self.id,
+            crate::report::date(&self.birth_date)
+        )
+    }
+}
+
 /// The distinct identities a selection covers, for the mixed-patient rule. A patient ID seen
 /// with two birth dates counts as two people: sending a stranger's images is the worst thing
 /// this tool could do, so the doubt stops the run until a person decides.
-pub fn identities(catalog: &Catalog) -> Vec<String> {
+pub fn identities(catalog: &Catalog) -> Vec<Identity> {
     let mut out = Vec::new();
     for p in &catalog.patients {
         let id = catalog::display_id(&p.key);
+        let identity = |birth_date: &str| Identity {
+            name: p.name().to_string(),
+            id: id.clone(),
+            birth_date: birth_date.to_string(),
+        };
         if p.birth_dates.len() > 1 {
-            for b in &p.birth_dates {
-                out.push(format!(
-                    "{} (ID {id}, born {})",
-                    p.name(),
-                    crate::report::date(b)
-                ));
-            }
+            out.extend(p.birth_dates.iter().map(|b| identity(b)));
         } else {
-            out.push(format!(
-                "{} (ID {id}, born {})",
-                p.name(),
-                crate::report::date(p.birth_date())
-            ));
+            out.push(identity(p.birth_date()));
         }
     }
     out
+}
+
+/// The mixed-patient rule: more than one identity is refused unless the user allowed it on
+/// purpose. Returns the identities when the selection may be packed.
+pub fn check_one_patient(
+    catalog: &Catalog,
+    allow_several: bool,
+) -> Result<Vec<Identity>, SeveralPatients> {
+    let identities = identities(catalog);
+    if identities.len() > 1 && !allow_several {
+        Err(SeveralPatients { identities })
+    } else {
+        Ok(identities)
+    }
+}
+
+/// The selection covers more than one person and the user did not say that is intended.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "these images may belong to {} different people; nothing was written.",
+    .identities.len()
+)]
+pub struct SeveralPatients {
+    pub identities: Vec<Identity>,
 }
 
 /// A package name from the patient and the study dates: ASCII letters, digits, `_` and `-`

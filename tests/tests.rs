@@ -19,6 +19,8 @@ mod hostile_packages;
 mod hostile_scan;
 mod interop_disc;
 mod interop_pydicom;
+#[cfg(unix)]
+mod non_utf8;
 mod render_compare;
 mod render_smoke;
 mod render_timing;

@@ -9,7 +9,8 @@
 //! checks with a CRC-32 that it copied the bytes that were hashed: the expensive hash runs in
 //! parallel, at the price of a second read, from the page cache, of large files only.
 
-use super::{INTERRUPTED, PackError};
+use super::PackError;
+use crate::cancel::Cancel;
 use crate::checksum::Digest;
 use crate::layout::Placed;
 use crate::scan::{self, Content, Object, Reason};
@@ -17,7 +18,6 @@ use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Read, Seek, Write};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use zip::ZipWriter;
 use zip::write::{SimpleFileOptions, ZipFileBuilder};
 
@@ -42,6 +42,8 @@ pub(super) struct Job<'a> {
     pub options: SimpleFileOptions,
     /// For a deflated entry: the stored form, taken when deflating does not pay.
     pub stored: Option<SimpleFileOptions>,
+    /// Checked between files and while a large file is read.
+    pub cancel: &'a Cancel,
 }
 
 /// What became of one instance.
@@ -129,7 +131,7 @@ fn write_window<W: Write + Seek + Send>(
     tick: &(dyn Fn() + Sync),
 ) -> Result<(), PackError> {
     for (job, p) in jobs.iter().zip(prepared) {
-        if INTERRUPTED.load(Ordering::Relaxed) {
+        if job.cancel.is_cancelled() {
             return Err(PackError::Interrupted);
         }
         let outcome = match p {
@@ -172,7 +174,7 @@ fn prepare(job: &Job<'_>) -> Prepared {
     if expected.size > IN_MEMORY_MAX {
         return hash_ahead(job);
     }
-    if INTERRUPTED.load(Ordering::Relaxed) {
+    if job.cancel.is_cancelled() {
         return Prepared::LeftOut(Reason::Stopped);
     }
     let file = match scan::open_source(&job.placed.instance.source) {
@@ -249,6 +251,7 @@ fn hash_ahead(job: &Job<'_>) -> Prepared {
     };
     let mut reader = Summing {
         file,
+        cancel: job.cancel,
         crc: crc32fast::Hasher::new(),
         entry: (!job.prefix.is_empty()).then(|| {
             let mut h = Sha256::new();
@@ -267,17 +270,18 @@ fn hash_ahead(job: &Job<'_>) -> Prepared {
 }
 
 /// Passes a source through, summing what goes by.
-struct Summing {
+struct Summing<'c> {
     file: std::fs::File,
+    cancel: &'c Cancel,
     crc: crc32fast::Hasher,
     /// The entry's digest, for a source that gets a header put before it.
     entry: Option<Sha256>,
 }
 
-impl Read for Summing {
+impl Read for Summing<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Not ErrorKind::Interrupted: readers retry that.
-        if INTERRUPTED.load(Ordering::Relaxed) {
+        if self.cancel.is_cancelled() {
             return Err(io::Error::other("stopped"));
         }
         let n = self.file.read(buf)?;
@@ -310,6 +314,7 @@ fn stream<W: Write + Seek>(
     zip.write_all(&job.prefix).map_err(write_err)?;
     let mut reader = Summing {
         file,
+        cancel: job.cancel,
         crc: crc32fast::Hasher::new(),
         entry: None,
     };
@@ -329,7 +334,7 @@ fn stream<W: Write + Seek>(
         zip.write_all(buf.get(..n).unwrap_or_default())
             .map_err(write_err)?;
     };
-    if INTERRUPTED.load(Ordering::Relaxed) {
+    if job.cancel.is_cancelled() {
         return Err(PackError::Interrupted);
     }
     if !same {
@@ -341,7 +346,8 @@ fn stream<W: Write + Seek>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Notes, PackOptions, write};
+    use super::super::{Notes, Output, PackOptions, Previews, write};
+    use crate::cancel::Cancel;
     use crate::scan::{Pass, Reason};
 
     /// The writer's copy of a file hashed ahead must be the bytes that were hashed: a file
@@ -365,6 +371,7 @@ mod tests {
             prefix: Vec::new(),
             options: opts,
             stored: None,
+            cancel: &Cancel::new(),
         };
         let super::Prepared::Hashed { crc, .. } = super::hash_ahead(&job) else {
             panic!("hash_ahead refused a good file");
@@ -422,14 +429,26 @@ mod tests {
             .unwrap();
 
         let opts = PackOptions {
-            output: dir.path().join("out.zip"),
             thumbnails: crate::package::Thumbnails::None,
-            force: false,
             source_date_epoch: Some(0),
             compression: crate::package::Compression::Fast,
             recorded_options: Vec::new(),
         };
-        let report = write(&survey.catalog, Notes::default(), &opts, &|| {}).unwrap();
+        let output = Output {
+            path: dir.path().join("out.zip"),
+            replace: false,
+        };
+        let cancel = Cancel::new();
+        let report = write(
+            &survey.catalog,
+            Notes::default(),
+            &Previews::none(),
+            &output,
+            &opts,
+            &|| {},
+            &cancel,
+        )
+        .unwrap();
         assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
         assert_eq!(report.failed[0].path, victim);
         assert!(
@@ -438,7 +457,7 @@ mod tests {
             report.failed[0].reason
         );
         assert_eq!(report.summary.instances, before - 1);
-        let verdict = crate::verify::verify_path(&opts.output);
+        let verdict = crate::verify::verify_path(&output.path);
         assert!(verdict.ok, "{:?}", verdict.problems);
         assert_eq!(verdict.instances, before - 1);
     }

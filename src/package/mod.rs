@@ -4,14 +4,19 @@
 //! file IDs, our own `DICOMDIR`, plus `README.TXT`, `MANIFEST.JSN` and `SHA256.TXT`. It is
 //! written under a temporary name beside the target and renamed only when complete and synced,
 //! so a crash or a full disk never leaves something that looks like a finished package. Each
-//! source is read, hashed and checked in full while it is copied ([`copy`]): a file that
+//! source is read, hashed and checked in full while it is copied (module `copy`): a file that
 //! changed since the scan is left out and reported, never packed under a checksum it does not
-//! have. The package lists only what it holds.
+//! have. The package lists only what it holds. The previews are drawn before, as their own
+//! stage ([`render_previews`]), and streamed in from the spool it leaves beside the package.
 
 mod copy;
 pub mod names;
+mod previews;
 mod write_behind;
 
+pub use previews::{Previews, render as render_previews};
+
+use crate::cancel::Cancel;
 use crate::catalog::Catalog;
 use crate::checksum::{self, Digest};
 use crate::dicom::SourceFormat;
@@ -19,17 +24,18 @@ use crate::dicomdir::{self, DirInstance, DirPatient, DirSeries, DirStudy, FileSe
 use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
+use crate::render::series::Outcome;
 use crate::scan::{self, Instance, Unused};
+use crate::select::Identity;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Seek, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 /// How hard to compress the images that are not already compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Store everything as is.
@@ -42,7 +48,7 @@ pub enum Compression {
 }
 
 /// Which previews go into the package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Thumbnails {
     /// No previews and no pages.
     None,
@@ -53,12 +59,74 @@ pub enum Thumbnails {
     All,
 }
 
+/// A name the user typed for a [`Compression`] or [`Thumbnails`] that is not one of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?} is not one of: {}", .names.join(", "))]
+pub struct UnknownName {
+    pub given: String,
+    pub names: &'static [&'static str],
+}
+
+/// The names a command line offers, and their parsing: the library stays free of any
+/// argument parser, which lists [`Self::ALL`] as its possible values.
+macro_rules! named {
+    ($ty:ident { $($variant:ident => $name:literal, $help:literal;)* }) => {
+        impl $ty {
+            /// Every value, with its name and a line of help, in the order to offer them.
+            pub const ALL: &'static [($ty, &'static str, &'static str)] =
+                &[$(($ty::$variant, $name, $help)),*];
+            const NAMES: &'static [&'static str] = &[$($name),*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),*
+                }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<$ty, UnknownName> {
+                match s {
+                    $($name => Ok($ty::$variant),)*
+                    _ => Err(UnknownName { given: s.to_string(), names: $ty::NAMES }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+named!(Compression {
+    None => "none", "Store everything as is";
+    Fast => "fast", "Quick deflate: most of the gain at a fraction of the time";
+    Best => "best", "Strongest deflate: smaller, much slower";
+});
+
+named!(Thumbnails {
+    None => "none", "No previews and no pages";
+    Series => "series", "One preview per series";
+    All => "all", "One per series, and one for every image on a page per series";
+});
+
+/// Where the package goes. Made only once its name is known: there is no "not chosen yet".
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub path: PathBuf,
+    /// Replace an existing file at `path`.
+    pub replace: bool,
+}
+
+/// How to write the package (what goes in it, how it is compressed and recorded).
+#[derive(Debug, Clone, Default)]
 pub struct PackOptions {
-    pub output: PathBuf,
     /// Which previews to draw for the pages (INDEX.HTM, IHE_PDI/).
     pub thumbnails: Thumbnails,
-    /// Replace an existing file at `output`.
-    pub force: bool,
     /// Seconds since 1970 for entry times and the manifest, from SOURCE_DATE_EPOCH.
     pub source_date_epoch: Option<i64>,
     pub compression: Compression,
@@ -70,7 +138,7 @@ pub struct PackOptions {
 #[derive(Default)]
 pub struct Notes {
     pub sources: Vec<manifest::SourceInput>,
-    pub identities: Vec<String>,
+    pub identities: Vec<Identity>,
     pub left_out: Vec<String>,
     pub skipped: Vec<Unused>,
     pub ignored: Vec<Unused>,
@@ -108,7 +176,14 @@ pub enum PackError {
     #[error("{0}")]
     Layout(#[from] layout::FileIdError),
     #[error("the DICOMDIR could not be written: {0}")]
-    DicomDir(String),
+    DicomDir(#[from] dicomdir::DicomDirError),
+    /// A source without a PS3.10 header gets one made from its attributes; that failed.
+    #[error("the file header (PS3.10 meta) for {} could not be made: {source}", .path.display())]
+    FileHeader {
+        path: PathBuf,
+        #[source]
+        source: Box<dicom_object::meta::Error>,
+    },
     #[error("nothing to pack: no usable DICOM image was found")]
     Empty,
     #[error("stopped before the package was complete; nothing was written")]
@@ -120,11 +195,8 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> PackError {
     move |source| PackError::Io { context, source }
 }
 
-/// Set from a signal handler: the writer stops between entries, and the temporary file goes.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-fn check_interrupted() -> Result<(), PackError> {
-    if INTERRUPTED.load(Ordering::Relaxed) {
+fn check_cancelled(cancel: &Cancel) -> Result<(), PackError> {
+    if cancel.is_cancelled() {
         Err(PackError::Interrupted)
     } else {
         Ok(())
@@ -136,23 +208,33 @@ pub fn is_compressed_transfer_syntax(uid: &str) -> bool {
     crate::dicom::TransferSyntax::of(uid).is_compressed()
 }
 
-/// Writes the package. `tick` is called once per instance copied.
+/// What was copied into the archive.
+struct Copied<'c> {
+    /// What was packed: (instance, entry digest, source digest, entry size).
+    entries: Vec<(&'c Placed<'c>, Digest, Digest, u64)>,
+    /// SOP Instance UIDs packed.
+    packed: BTreeSet<&'c str>,
+    failed: Vec<Unused>,
+}
+
+/// Writes the package. `tick` is called once per instance copied; `cancel` stops the writer
+/// between entries, and the temporary file goes.
 pub fn write(
     catalog: &Catalog,
-    notes: Notes,
+    mut notes: Notes,
+    previews: &Previews,
+    output: &Output,
     opts: &PackOptions,
     tick: &(dyn Fn() + Sync),
+    cancel: &Cancel,
 ) -> Result<PackReport, PackError> {
     if catalog.instance_count() == 0 {
         return Err(PackError::Empty);
     }
-    if opts.output.exists() && !opts.force {
-        return Err(PackError::Exists(opts.output.clone()));
+    if output.path.exists() && !output.replace {
+        return Err(PackError::Exists(output.path.clone()));
     }
-    let dir = match opts.output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = output_dir(output);
     let temp = tempfile::Builder::new()
         .prefix(".dicompack-")
         .suffix(".partial")
@@ -160,7 +242,6 @@ pub fn write(
         .map_err(io_err(format!("cannot create a file in {}", dir.display())))?;
 
     let placed = layout::place(catalog)?;
-    let stamp = zip_time(opts.source_date_epoch);
     let mut archive = Archive {
         zip: ZipWriter::new(
             temp.as_file()
@@ -168,42 +249,169 @@ pub fn write(
                 .and_then(write_behind::WriteBehind::new)
                 .map_err(io_err("cannot write"))?,
         ),
-        stamp,
+        stamp: zip_time(opts.source_date_epoch),
         compression: opts.compression,
         listed: Vec::new(),
     };
-    // What was packed: (instance, entry digest, source digest, entry size).
-    let mut entries: Vec<(&Placed, Digest, Digest, u64)> = Vec::new();
-    let mut failed = Vec::new();
-    let mut packed: BTreeSet<&str> = BTreeSet::new();
-
-    let mut jobs = Vec::with_capacity(placed.len());
-    for p in &placed {
-        let prefix = part10_prefix(p.instance).map_err(PackError::DicomDir)?;
-        let size = p.instance.object.size + prefix.len() as u64;
-        let deflate = opts.compression != Compression::None
-            && !is_compressed_transfer_syntax(&p.instance.object.transfer_syntax_uid);
-        let stored = entry_options(stamp, CompressionMethod::Stored, opts.compression, size);
-        jobs.push(copy::Job {
-            placed: p,
-            name: p.file_id.as_str(),
-            prefix,
-            options: if deflate {
-                entry_options(stamp, CompressionMethod::Deflated, opts.compression, size)
-            } else {
-                stored
-            },
-            stored: deflate.then_some(stored),
-        });
+    let copied =
+        copy_instances(&mut archive, &placed, tick, cancel).map_err(|e| in_folder(e, &dir))?;
+    check_cancelled(cancel)?;
+    if copied.entries.is_empty() {
+        return Err(PackError::Empty);
     }
-    let outcomes = copy::copy_all(&mut archive.zip, &jobs, tick).map_err(|e| match e {
+
+    let fileset = file_set(catalog, &placed, &copied.packed);
+    let dicomdir = dicomdir::Layout::new(&fileset)?;
+    archive.add_streamed(names::DICOMDIR, dicomdir.len() as u64, |w| {
+        dicomdir.write_to(w)
+    })?;
+    drop(dicomdir);
+    drop(fileset);
+
+    let identities: Vec<String> = notes.identities.iter().map(Identity::to_string).collect();
+    let created = created_time(opts.source_date_epoch);
+    let visuals = if previews.is_none() {
+        None
+    } else {
+        let v = write_visuals(&mut archive, catalog, previews, cancel)?;
+        let ctx = pages::PageContext {
+            catalog,
+            visuals: &v.by_series,
+            identities: &identities,
+            left_out: &notes.left_out,
+            skipped: notes.skipped.len() + copied.failed.len(),
+            created: &created,
+        };
+        write_pages(&mut archive, &ctx)?;
+        Some(v)
+    };
+
+    let summary = summarize(catalog, &copied.packed, copied.entries.iter().map(|e| e.3));
+    let readme = readme_text(&summary, visuals.is_some());
+    archive.add_bytes(names::README, readme.as_bytes())?;
+
+    notes
+        .warnings
+        .extend(visuals.iter().flat_map(|v| v.failures.iter().cloned()));
+    notes.skipped.extend(copied.failed.iter().cloned());
+    let head = ManifestHead {
+        created,
+        options: opts.recorded_options.clone(),
+        summary: summary.clone(),
+    };
+    write_manifest(&mut archive, catalog, &copied, notes, head)?;
+
+    let fingerprint = archive.add_checksum_list()?;
+    check_cancelled(cancel)?;
+    let package_size = finish(archive, temp, output, &dir)?;
+    Ok(PackReport {
+        path: output.path.clone(),
+        fingerprint,
+        summary,
+        package_size,
+        failed: copied.failed,
+        previews: visuals.as_ref().map_or(0, |v| v.previews),
+        placeholders: visuals.as_ref().map_or(0, |v| v.placeholders),
+        render_failures: visuals.map(|v| v.failures).unwrap_or_default(),
+    })
+}
+
+/// What the manifest says about the run itself.
+struct ManifestHead {
+    created: String,
+    options: Vec<String>,
+    summary: manifest::Summary,
+}
+
+/// MANIFEST.JSN, streamed: each instance's entry is made as it is written. `notes` include
+/// what failed to copy and what could not be drawn.
+fn write_manifest<W: Write + Seek>(
+    archive: &mut Archive<W>,
+    catalog: &Catalog,
+    copied: &Copied<'_>,
+    notes: Notes,
+    head: ManifestHead,
+) -> Result<(), PackError> {
+    let manifest = Manifest {
+        format: manifest::FORMAT.to_string(),
+        tool: manifest::Tool::this(),
+        created: head.created,
+        options: head.options,
+        sources: notes.sources,
+        summary: head.summary,
+        identities: notes.identities.iter().map(Identity::to_string).collect(),
+        left_out: notes.left_out,
+        patients: manifest_tree(catalog, &copied.packed),
+        instances: manifest::SeqOf(|| {
+            copied
+                .entries
+                .iter()
+                .map(|&(placed, digest, source, size)| instance_entry(placed, digest, source, size))
+        }),
+        skipped: notes.skipped,
+        ignored: notes.ignored,
+        warnings: notes.warnings,
+    };
+    archive.add_streamed(names::MANIFEST, 0, |w| {
+        serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
+    })?;
+    Ok(())
+}
+
+/// The folder the package is written in (and its temporary files).
+fn output_dir(output: &Output) -> PathBuf {
+    match output.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// An I/O error while copying is about the folder the package is written in.
+fn in_folder(e: PackError, dir: &std::path::Path) -> PackError {
+    match e {
         PackError::Io { source, .. } => PackError::Io {
             context: format!("writing the package in {}", dir.display()),
             source,
         },
         e => e,
-    })?;
-    check_interrupted()?;
+    }
+}
+
+/// Copies every placed instance into the archive (in parallel, see [`copy`]) and sorts out
+/// what made it and what was left out.
+fn copy_instances<'c, W: Write + Seek + Send>(
+    archive: &mut Archive<W>,
+    placed: &'c [Placed<'c>],
+    tick: &(dyn Fn() + Sync),
+    cancel: &'c Cancel,
+) -> Result<Copied<'c>, PackError> {
+    let (stamp, compression) = (archive.stamp, archive.compression);
+    let mut jobs = Vec::with_capacity(placed.len());
+    for p in placed {
+        let prefix = part10_prefix(p.instance)?;
+        let size = p.instance.object.size + prefix.len() as u64;
+        let deflate = compression != Compression::None
+            && !is_compressed_transfer_syntax(&p.instance.object.transfer_syntax_uid);
+        let stored = entry_options(stamp, CompressionMethod::Stored, compression, size);
+        jobs.push(copy::Job {
+            placed: p,
+            name: p.file_id.as_str(),
+            prefix,
+            options: if deflate {
+                entry_options(stamp, CompressionMethod::Deflated, compression, size)
+            } else {
+                stored
+            },
+            stored: deflate.then_some(stored),
+            cancel,
+        });
+    }
+    let outcomes = copy::copy_all(&mut archive.zip, &jobs, tick)?;
+    let mut copied = Copied {
+        entries: Vec::new(),
+        packed: BTreeSet::new(),
+        failed: Vec::new(),
+    };
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let inst = job.placed.instance;
         match outcome {
@@ -213,89 +421,27 @@ pub fn write(
                 size,
             } => {
                 archive.listed.push((job.name.to_string(), digest));
-                entries.push((job.placed, digest, source, size));
-                packed.insert(inst.object.attrs.sop_instance_uid.as_str());
+                copied.entries.push((job.placed, digest, source, size));
+                copied
+                    .packed
+                    .insert(inst.object.attrs.sop_instance_uid.as_str());
             }
-            copy::Outcome::LeftOut(reason) => failed.push(Unused {
+            copy::Outcome::LeftOut(reason) => copied.failed.push(Unused {
                 path: inst.source.clone(),
                 reason,
             }),
         }
     }
-    if entries.is_empty() {
-        return Err(PackError::Empty);
-    }
+    Ok(copied)
+}
 
-    let fileset = file_set(catalog, &placed, &packed);
-    let dicomdir =
-        dicomdir::Layout::new(&fileset).map_err(|e| PackError::DicomDir(e.to_string()))?;
-    archive.add_streamed(names::DICOMDIR, dicomdir.len() as u64, |w| {
-        dicomdir.write_to(w)
-    })?;
-    drop(dicomdir);
-    drop(fileset);
-
-    let mut warnings = notes.warnings;
-    let visuals = if opts.thumbnails != Thumbnails::None {
-        let all = opts.thumbnails == Thumbnails::All;
-        let v = write_visuals(&mut archive, catalog, all)?;
-        warnings.extend(v.failures.iter().cloned());
-        Some(v)
-    } else {
-        None
-    };
-    let created = created_time(opts.source_date_epoch);
-    if let Some(v) = &visuals {
-        let ctx = pages::PageContext {
-            catalog,
-            visuals: &v.by_series,
-            identities: &notes.identities,
-            left_out: &notes.left_out,
-            skipped: notes.skipped.len() + failed.len(),
-            created: &created,
-        };
-        for (path, html) in pages::render_pages(&ctx) {
-            archive.add_bytes(&path, html.as_bytes())?;
-        }
-    }
-
-    let summary = summarize(catalog, &packed, entries.iter().map(|e| e.3));
-    let readme = readme_text(&summary, visuals.is_some());
-    archive.add_bytes(names::README, readme.as_bytes())?;
-
-    let mut skipped = notes.skipped;
-    skipped.extend(failed.iter().cloned());
-    let manifest = Manifest {
-        format: manifest::FORMAT.to_string(),
-        tool: manifest::Tool::this(),
-        created,
-        options: opts.recorded_options.clone(),
-        sources: notes.sources,
-        summary: summary.clone(),
-        identities: notes.identities,
-        left_out: notes.left_out,
-        patients: manifest_tree(catalog, &packed),
-        instances: manifest::SeqOf(|| {
-            entries
-                .iter()
-                .map(|&(placed, digest, source, size)| instance_entry(placed, digest, source, size))
-        }),
-        skipped,
-        ignored: notes.ignored,
-        warnings,
-    };
-    archive.add_streamed(names::MANIFEST, 0, |w| {
-        serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
-    })?;
-
-    // The checksum list lists every entry but itself.
-    let mut listed = std::mem::take(&mut archive.listed);
-    listed.sort_by(|a, b| a.0.cmp(&b.0));
-    let fingerprint = archive.add_streamed(names::CHECKSUMS, 0, |w| {
-        checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d)))
-    })?;
-
-    check_interrupted()?;
+/// Closes the archive, syncs it and gives it its final name. Returns its size.
+fn finish(
+    archive: Archive<write_behind::WriteBehind>,
+    temp: tempfile::NamedTempFile,
+    output: &Output,
+    dir: &std::path::Path,
+) -> Result<u64, PackError> {
     let file = archive
         .zip
         .finish()?
@@ -303,26 +449,28 @@ pub fn write(
         .map_err(io_err("cannot flush the package to disk"))?;
     let package_size = file.metadata().map(|m| m.len()).unwrap_or_default();
     drop(file);
-    let persisted = if opts.force {
-        temp.persist(&opts.output).map_err(|e| e.error)
+    let persisted = if output.replace {
+        temp.persist(&output.path).map_err(|e| e.error)
     } else {
-        temp.persist_noclobber(&opts.output).map_err(|e| e.error)
+        temp.persist_noclobber(&output.path).map_err(|e| e.error)
     };
-    persisted.map_err(io_err(format!("cannot create {}", opts.output.display())))?;
+    persisted.map_err(io_err(format!("cannot create {}", output.path.display())))?;
     // The rename is only durable once the folder itself is synced.
-    if let Ok(d) = std::fs::File::open(&dir) {
+    if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(PackReport {
-        path: opts.output.clone(),
-        fingerprint,
-        summary,
-        package_size,
-        failed,
-        previews: visuals.as_ref().map_or(0, |v| v.previews),
-        placeholders: visuals.as_ref().map_or(0, |v| v.placeholders),
-        render_failures: visuals.map(|v| v.failures).unwrap_or_default(),
-    })
+    Ok(package_size)
+}
+
+/// The pages: INDEX.HTM and one per study, over the previews written.
+fn write_pages<W: Write + Seek>(
+    archive: &mut Archive<W>,
+    ctx: &pages::PageContext<'_>,
+) -> Result<(), PackError> {
+    for (path, html) in pages::render_pages(ctx) {
+        archive.add_bytes(&path, html.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Thumbnails and documents as written, for the pages and the report.
@@ -333,18 +481,14 @@ struct Visuals {
     failures: Vec<String>,
 }
 
-/// Renders one thumbnail per series (in parallel) and writes it, with any PDF report, under
-/// the study's folder in IHE_PDI/.
+/// Writes each series' thumbnail, with any PDF report, under the study's folder in
+/// IHE_PDI/, streamed from the spool the render stage made.
 fn write_visuals<W: Write + Seek>(
     archive: &mut Archive<W>,
     catalog: &Catalog,
-    all: bool,
+    previews: &Previews,
+    cancel: &Cancel,
 ) -> Result<Visuals, PackError> {
-    let rendered = crate::render::series::render_series(catalog, THUMBNAIL_SIDE, &|| {});
-    let mut by_uid: HashMap<&str, &crate::render::series::SeriesRender> = rendered
-        .iter()
-        .map(|r| (r.series_uid.as_str(), r))
-        .collect();
     let mut v = Visuals {
         by_series: HashMap::new(),
         previews: 0,
@@ -352,41 +496,40 @@ fn write_visuals<W: Write + Seek>(
         failures: Vec::new(),
     };
     for (si, (_, study)) in catalog.studies().enumerate() {
-        check_interrupted()?;
+        check_cancelled(cancel)?;
         let mut document_count = 0;
         for (ri, series) in study.series.iter().enumerate() {
-            let Some(r) = by_uid.remove(series.uid.as_str()) else {
+            let Some(r) = previews.series(series.uid.as_str()) else {
                 continue;
             };
             let thumb = names::thumbnail(si, ri)?;
             // JPEG does not deflate: store it.
-            archive.add_stored(&thumb, &r.jpeg)?;
+            archive.add_spooled(&thumb, Compression::None, previews, r.jpeg)?;
             let mut documents = Vec::new();
-            for pdf in &r.documents {
+            for &pdf in &r.documents {
                 let name = names::document(si, document_count)?;
                 document_count += 1;
-                archive.add_bytes(&name, pdf)?;
+                archive.add_spooled(&name, archive.compression, previews, pdf)?;
                 documents.push(name);
             }
-            match &r.placeholder_reason {
-                None => v.previews += 1,
-                Some(_) => v.placeholders += 1,
-            }
-            if r.failed {
-                v.failures.push(format!(
-                    "study {} series {} ({}): no preview: {}",
-                    study.index,
-                    ri + 1,
-                    series.description,
-                    r.placeholder_reason.clone().unwrap_or_default()
-                ));
+            match &r.outcome {
+                Outcome::Preview => v.previews += 1,
+                Outcome::NotAnImage { .. } => v.placeholders += 1,
+                Outcome::Failed { reason } => {
+                    v.placeholders += 1;
+                    v.failures.push(format!(
+                        "study {} series {} ({}): no preview: {reason}",
+                        study.index,
+                        ri + 1,
+                        series.description,
+                    ));
+                }
             }
             let mut images = Vec::new();
-            if all {
-                let tiles = crate::render::series::render_instances(series, THUMBNAIL_SIDE);
-                for (ii, jpeg) in tiles.into_iter().enumerate() {
+            if previews.thumbnails == Thumbnails::All {
+                for (ii, &jpeg) in r.images.iter().enumerate() {
                     let name = names::image_preview(si, ri, ii)?;
-                    archive.add_stored(&name, &jpeg)?;
+                    archive.add_spooled(&name, Compression::None, previews, jpeg)?;
                     images.push(name);
                 }
             }
@@ -394,7 +537,7 @@ fn write_visuals<W: Write + Seek>(
                 series.uid.clone(),
                 pages::SeriesVisual {
                     thumbnail: thumb,
-                    note: r.placeholder_reason.clone(),
+                    note: r.outcome.note(),
                     documents,
                     images,
                 },
@@ -447,11 +590,16 @@ impl<W: Write + Seek> Archive<W> {
         Ok(())
     }
 
-    /// For what does not deflate (JPEG).
-    fn add_stored(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackError> {
-        self.add(name, Compression::None, bytes.len() as u64, |w| {
-            w.write_all(bytes)
-        })?;
+    /// An item the render stage spooled, streamed from the spool (`Compression::None` for
+    /// what does not deflate: JPEG).
+    fn add_spooled(
+        &mut self,
+        name: &str,
+        compression: Compression,
+        previews: &Previews,
+        span: previews::Span,
+    ) -> Result<(), PackError> {
+        self.add(name, compression, span.len(), |w| previews.copy_to(span, w))?;
         Ok(())
     }
 
@@ -466,6 +614,16 @@ impl<W: Write + Seek> Archive<W> {
         fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<Digest, PackError> {
         self.add(name, self.compression, size, fill)
+    }
+
+    /// SHA256.TXT: every entry but itself, sorted by name. Returns its digest, the package's
+    /// fingerprint.
+    fn add_checksum_list(&mut self) -> Result<Digest, PackError> {
+        let mut listed = std::mem::take(&mut self.listed);
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        self.add_streamed(names::CHECKSUMS, 0, |w| {
+            checksum::write_list(w, listed.iter().map(|(p, d)| (p.as_str(), *d)))
+        })
     }
 
     /// Writes an entry through a hashing writer and lists it.
@@ -519,7 +677,7 @@ impl<W: Write + Seek> Archive<W> {
 
 /// What must go before a source's bytes so the package holds a correct PS3.10 file.
 /// Empty for proper Part 10 files, which are copied byte for byte.
-fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
+fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, PackError> {
     let o = &inst.object;
     match o.format {
         SourceFormat::Part10 => Ok(Vec::new()),
@@ -539,6 +697,10 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
             Ok(v)
         }
         SourceFormat::Headerless => {
+            let header_err = |source| PackError::FileHeader {
+                path: inst.source.clone(),
+                source: Box::new(source),
+            };
             let meta = dicom_object::FileMetaTableBuilder::new()
                 .media_storage_sop_class_uid(&*o.attrs.sop_class_uid)
                 .media_storage_sop_instance_uid(o.attrs.sop_instance_uid.as_str())
@@ -546,11 +708,10 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, String> {
                 .implementation_class_uid(dicomdir::IMPLEMENTATION_CLASS_UID)
                 .implementation_version_name(dicomdir::IMPLEMENTATION_VERSION_NAME)
                 .build()
-                .map_err(|e| format!("file header for {}: {e}", inst.source.display()))?;
+                .map_err(header_err)?;
             let mut v = vec![0u8; 128];
             v.extend_from_slice(b"DICM");
-            meta.write(&mut v)
-                .map_err(|e| format!("file header for {}: {e}", inst.source.display()))?;
+            meta.write(&mut v).map_err(header_err)?;
             Ok(v)
         }
     }

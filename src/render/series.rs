@@ -15,34 +15,49 @@ pub const ENCAPSULATED_PDF: &str = "1.2.840.10008.5.1.4.1.1.104.1";
 const DOCUMENT_MAX: u64 = 256 * 1024 * 1024;
 const JPEG_QUALITY: u8 = 85;
 
+/// What a series' JPEG shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A real preview of its representative image.
+    Preview,
+    /// A labelled tile: the series holds no pixels; `what` it is instead (a report, …).
+    NotAnImage { what: String },
+    /// A tile saying why: the representative image could not be drawn.
+    Failed { reason: String },
+}
+
+impl Outcome {
+    /// For a tile, why there is no real preview, in plain words.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Outcome::Preview => None,
+            Outcome::NotAnImage { what } => Some(format!("{what} (no pixels to show)")),
+            Outcome::Failed { reason } => Some(reason.clone()),
+        }
+    }
+}
+
 /// What the render stage made for one series.
 #[derive(Debug, Clone)]
 pub struct SeriesRender {
     pub series_uid: String,
     pub jpeg: Vec<u8>,
-    /// Set when `jpeg` is a placeholder: why there is no real preview.
-    pub placeholder_reason: Option<String>,
-    /// True when the reason is a failure (a broken image), not a non-image object.
-    pub failed: bool,
+    pub outcome: Outcome,
     /// Encapsulated PDF documents of the series, as PDF bytes.
     pub documents: Vec<Vec<u8>>,
 }
 
-/// Renders every series of the catalog; `tick` is called once per series.
-pub fn render_series(
+/// Renders every series of the catalog on all cores, handing each result to `each` as soon
+/// as it is made (so a caller can spool it instead of holding them all).
+pub fn render_each(
     catalog: &Catalog,
     max_side: u32,
-    tick: &(dyn Fn() + Sync),
-) -> Vec<SeriesRender> {
+    each: &(dyn Fn(&Series, SeriesRender) + Sync),
+) {
     let series: Vec<&Series> = catalog.series().map(|(_, _, s)| s).collect();
     series
         .par_iter()
-        .map(|s| {
-            let r = render_one(s, max_side);
-            tick();
-            r
-        })
-        .collect()
+        .for_each(|s| each(s, render_one(s, max_side)));
 }
 
 fn render_one(series: &Series, max_side: u32) -> SeriesRender {
@@ -52,13 +67,13 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
         .filter(|i| &*i.object.attrs.sop_class_uid == ENCAPSULATED_PDF)
         .filter_map(|i| encapsulated_document(i).ok())
         .collect();
-    let (jpeg, placeholder_reason, failed) = match representative(series) {
+    let (jpeg, outcome) = match representative(series) {
         Some(inst) => match draw(inst, max_side) {
-            Ok(img) => (encode_jpeg(&img, JPEG_QUALITY), None, false),
+            Ok(img) => (encode_jpeg(&img, JPEG_QUALITY), Outcome::Preview),
             Err(e) => {
-                let why = e.to_string();
-                let tile = placeholder("No preview", &why, max_side);
-                (encode_jpeg(&tile, JPEG_QUALITY), Some(why), true)
+                let reason = e.to_string();
+                let tile = placeholder("No preview", &reason, max_side);
+                (encode_jpeg(&tile, JPEG_QUALITY), Outcome::Failed { reason })
             }
         },
         None => {
@@ -67,18 +82,17 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
                 .and_then(|i| describe_non_image(&i.object.attrs.sop_class_uid))
                 .unwrap_or("Not an image");
             let tile = placeholder(what, &series.modality, max_side);
+            let what = what.to_string();
             (
                 encode_jpeg(&tile, JPEG_QUALITY),
-                Some(format!("{what} (no pixels to show)")),
-                false,
+                Outcome::NotAnImage { what },
             )
         }
     };
     SeriesRender {
         series_uid: series.uid.clone(),
         jpeg,
-        placeholder_reason,
-        failed,
+        outcome,
         documents,
     }
 }
