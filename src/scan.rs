@@ -470,7 +470,7 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
     read_source(source, len).and_then(identify)
 }
 
-/// Reads and checks a stream as [`scan_source`] does, without asking that the object say which
+/// Reads and checks a file as [`scan_header`] does, without asking that the object say which
 /// instance, study and series it is: for drawing or inspecting a file the catalog would not
 /// hold.
 pub fn inspect_file(path: &Path) -> Result<Content, ScanError> {

@@ -117,7 +117,7 @@ pub fn is_image_element(tag: dicom_core::Tag) -> bool {
         || tag == dicom_dictionary_std::tags::MODALITY
 }
 
-/// Hands validated data set bytes to dicom-object. The bytes must have passed [`walk`]: the
+/// Hands validated data set bytes to dicom-object. The bytes must have passed [`walk()`]: the
 /// parser trusts every length it reads.
 pub fn read_dataset(
     bytes: &[u8],
