@@ -17,7 +17,7 @@ use std::time::Duration;
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/pydicom/test_files");
 
-/// `scan_bytes` on real files: the whole scan of one object (detect, preflight walk, header parse
+/// `scan_bytes` on real files: the whole scan of one object (detect, the byte layer's walk, header parse
 /// by dicom-object up to Pixel Data, attributes) plus SHA-256 of every byte, as `scan` does.
 fn header_parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("scan_bytes");
