@@ -5,11 +5,11 @@
 //! opened (FIFOs, devices, sockets), do not follow links out of the inputs or around in loops,
 //! and remember every folder we could not read, since a lost folder may be lost images.
 
-use crate::scan::{Link, Reason, Special, Unused};
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use walkdir::WalkDir;
 
 /// What the walk found.
@@ -18,9 +18,55 @@ pub struct Discovery {
     /// Regular files to scan, sorted, each once.
     pub candidates: Vec<PathBuf>,
     /// Paths not scanned on purpose (special files, links leading out of the inputs).
-    pub ignored: Vec<Unused>,
+    pub ignored: Vec<(PathBuf, NotOpened)>,
     /// Paths that could not be walked: their content is unknown.
-    pub unreadable: Vec<Unused>,
+    pub unreadable: Vec<(PathBuf, Unwalkable)>,
+}
+
+/// What kind of thing a link is that is not followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Link {
+    #[error("a link that leads nowhere (broken or looping)")]
+    Broken,
+    #[error("a link pointing outside the input: not followed")]
+    Outside,
+    #[error("a link to a folder: not followed (the folder is read where it is)")]
+    ToFolder,
+    #[error("a link to something that is not a regular file")]
+    ToSpecial,
+}
+
+/// What kind of special file is never opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Special {
+    #[error("a named pipe (FIFO), not a file")]
+    Fifo,
+    #[error("a device, not a file")]
+    Device,
+    #[error("a socket, not a file")]
+    Socket,
+    #[error("not a regular file")]
+    Other,
+}
+
+/// A path the walk does not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotOpened {
+    #[error("{0}")]
+    Special(Special),
+    #[error("{0}")]
+    Link(Link),
+}
+
+/// Why a folder could not be walked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unwalkable {
+    #[error("folder cannot be read: permission denied")]
+    PermissionDenied,
+    #[error("disappeared while the disc was being read")]
+    Vanished,
+    #[error("cannot be read: {0}")]
+    Other(Arc<walkdir::Error>),
 }
 
 /// An input that cannot be used at all (the whole run stops: exit 2).
@@ -77,8 +123,8 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, InputError> {
         walk_root(shown, canonical, &canonical_roots, &mut seen, &mut found);
     }
     found.candidates.sort();
-    found.ignored.sort_by(|a, b| a.path.cmp(&b.path));
-    found.unreadable.sort_by(|a, b| a.path.cmp(&b.path));
+    found.ignored.sort_by(|a, b| a.0.cmp(&b.0));
+    found.unreadable.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
 }
 
@@ -99,11 +145,11 @@ fn walk_root(
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| shown.to_path_buf());
                 let reason = match e.io_error().map(std::io::Error::kind) {
-                    Some(std::io::ErrorKind::PermissionDenied) => Reason::FolderPermissionDenied,
-                    Some(std::io::ErrorKind::NotFound) => Reason::FolderVanished,
-                    _ => Reason::FolderUnreadable(std::sync::Arc::new(e)),
+                    Some(std::io::ErrorKind::PermissionDenied) => Unwalkable::PermissionDenied,
+                    Some(std::io::ErrorKind::NotFound) => Unwalkable::Vanished,
+                    _ => Unwalkable::Other(Arc::new(e)),
                 };
-                found.unreadable.push(Unused { path, reason });
+                found.unreadable.push((path, reason));
                 continue;
             }
         };
@@ -112,17 +158,13 @@ fn walk_root(
         if ft.is_dir() {
             continue;
         }
-        let ignore = |found: &mut Discovery, reason: Reason| {
-            found.ignored.push(Unused {
-                path: path.clone(),
-                reason,
-            })
-        };
+        let ignore =
+            |found: &mut Discovery, why: NotOpened| found.ignored.push((path.clone(), why));
         if ft.is_symlink() {
             match fs::canonicalize(&path) {
-                Err(_) => ignore(found, Reason::Link(Link::Broken)),
+                Err(_) => ignore(found, NotOpened::Link(Link::Broken)),
                 Ok(target) if !roots.iter().any(|r| target.starts_with(r)) => {
-                    ignore(found, Reason::Link(Link::Outside))
+                    ignore(found, NotOpened::Link(Link::Outside))
                 }
                 Ok(target) => match fs::metadata(&target) {
                     Ok(m) if m.is_file() => {
@@ -130,25 +172,25 @@ fn walk_root(
                             found.candidates.push(path);
                         }
                     }
-                    Ok(m) if m.is_dir() => ignore(found, Reason::Link(Link::ToFolder)),
-                    _ => ignore(found, Reason::Link(Link::ToSpecial)),
+                    Ok(m) if m.is_dir() => ignore(found, NotOpened::Link(Link::ToFolder)),
+                    _ => ignore(found, NotOpened::Link(Link::ToSpecial)),
                 },
             }
             continue;
         }
         if ft.is_fifo() {
-            ignore(found, Reason::Special(Special::Fifo));
+            ignore(found, NotOpened::Special(Special::Fifo));
         } else if ft.is_block_device() || ft.is_char_device() {
-            ignore(found, Reason::Special(Special::Device));
+            ignore(found, NotOpened::Special(Special::Device));
         } else if ft.is_socket() {
-            ignore(found, Reason::Special(Special::Socket));
+            ignore(found, NotOpened::Special(Special::Socket));
         } else if ft.is_file() {
             let key = canonical_root.join(path.strip_prefix(shown).unwrap_or(&path));
             if seen.insert(key) {
                 found.candidates.push(path);
             }
         } else {
-            ignore(found, Reason::Special(Special::Other));
+            ignore(found, NotOpened::Special(Special::Other));
         }
     }
 }
@@ -184,16 +226,13 @@ mod tests {
             ["A/B/IM1", "A/IM0"],
             "each file once, links to inside files deduplicated"
         );
-        let reasons: Vec<_> = d.ignored.iter().map(|u| &u.reason).collect();
+        let reasons: Vec<_> = d.ignored.iter().map(|(_, why)| why).collect();
         for want in [
-            Reason::Link(Link::Outside),
-            Reason::Link(Link::Broken),
-            Reason::Special(Special::Fifo),
+            NotOpened::Link(Link::Outside),
+            NotOpened::Link(Link::Broken),
+            NotOpened::Special(Special::Fifo),
         ] {
-            assert!(
-                reasons.iter().any(|r| r.to_string() == want.to_string()),
-                "{want:?} not among {reasons:?}"
-            );
+            assert!(reasons.contains(&&want), "{want:?} not among {reasons:?}");
         }
         assert!(matches!(
             discover(&[root.join("nope")]),

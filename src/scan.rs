@@ -15,6 +15,8 @@ use crate::dicom::{
     self, Detected, Encoding, Layout, Malformed, PixelDataCheck, PixelKind, PixelLocation,
     PixelValue, SourceFormat, TransferSyntax, Walk, Walked,
 };
+use crate::discover::{NotOpened, Special, Unwalkable};
+use crate::platform::{self, Opened};
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -22,9 +24,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -285,32 +285,6 @@ pub struct Instance {
     pub object: Object,
 }
 
-/// What kind of thing a link is that is not followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Link {
-    #[error("a link that leads nowhere (broken or looping)")]
-    Broken,
-    #[error("a link pointing outside the input: not followed")]
-    Outside,
-    #[error("a link to a folder: not followed (the folder is read where it is)")]
-    ToFolder,
-    #[error("a link to something that is not a regular file")]
-    ToSpecial,
-}
-
-/// What kind of special file is never opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Special {
-    #[error("a named pipe (FIFO), not a file")]
-    Fifo,
-    #[error("a device, not a file")]
-    Device,
-    #[error("a socket, not a file")]
-    Socket,
-    #[error("not a regular file")]
-    Other,
-}
-
 /// Why a file or folder is not used. Code decides on the variant (and `--json` carries its
 /// [`Reason::code`]); the sentence is for people.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -318,10 +292,12 @@ pub enum Reason {
     /// Not DICOM by content: expected on discs (viewers, autorun files), not an error.
     #[error("{0}")]
     NotDicom(NotDicom),
+    /// A path the walk does not open: a special file, or a link it does not follow.
     #[error("{0}")]
-    Special(Special),
+    NotOpened(NotOpened),
+    /// A folder that could not be walked: its content is unknown.
     #[error("{0}")]
-    Link(Link),
+    Folder(Unwalkable),
     #[error(
         "a DICOM directory file (DICOMDIR): read as a table of contents; the package gets its own"
     )]
@@ -337,12 +313,6 @@ pub enum Reason {
     PermissionDenied,
     #[error("it cannot be opened: {0}")]
     CannotOpen(Arc<io::Error>),
-    #[error("folder cannot be read: permission denied")]
-    FolderPermissionDenied,
-    #[error("disappeared while the disc was being read")]
-    FolderVanished,
-    #[error("cannot be read: {0}")]
-    FolderUnreadable(Arc<walkdir::Error>),
     #[error(
         "conflict: {} holds the same image (SOP Instance UID {uid}) with different content; only that one is used",
         kept.display()
@@ -375,14 +345,17 @@ impl Reason {
     pub fn code(&self) -> &'static str {
         match self {
             Reason::NotDicom(_) => "not_dicom",
-            Reason::Special(_) => "special_file",
-            Reason::Link(_) => "link_not_followed",
+            Reason::NotOpened(NotOpened::Special(_)) => "special_file",
+            Reason::NotOpened(NotOpened::Link(_)) => "link_not_followed",
+            Reason::Folder(Unwalkable::PermissionDenied) => "permission_denied",
+            Reason::Folder(Unwalkable::Vanished) => "vanished",
+            Reason::Folder(Unwalkable::Other(_)) => "cannot_open",
             Reason::DirectoryFile => "directory_file",
             Reason::IdenticalCopy { .. } => "identical_copy",
             Reason::Unusable(e) => e.code(),
-            Reason::Vanished | Reason::FolderVanished => "vanished",
-            Reason::PermissionDenied | Reason::FolderPermissionDenied => "permission_denied",
-            Reason::CannotOpen(_) | Reason::FolderUnreadable(_) => "cannot_open",
+            Reason::Vanished => "vanished",
+            Reason::PermissionDenied => "permission_denied",
+            Reason::CannotOpen(_) => "cannot_open",
             Reason::Conflict { .. } => "conflicting_copy",
             Reason::MissingFromDisc => "missing_from_disc",
             Reason::Changed => "changed_while_read",
@@ -474,7 +447,7 @@ fn scan_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
 /// instance, study and series it is: for drawing or inspecting a file the catalog would not
 /// hold.
 pub fn inspect_file(path: &Path) -> Result<Content, ScanError> {
-    let file = open_source(path).map_err(|e| ScanError::io(0, e))?;
+    let file = platform::open_source(path).map_err(|e| ScanError::io(0, e))?;
     let len = file.metadata().map_err(|e| ScanError::io(0, e))?.len();
     read_source(HeaderOnly { reader: file }, len)
 }
@@ -927,6 +900,10 @@ fn layout_of(walked: &Walked) -> Layout {
     Layout {
         pixel,
         image_elements,
+        document: walked
+            .document
+            .as_ref()
+            .map(|r| r.start as u64..r.end as u64),
     }
 }
 
@@ -974,7 +951,7 @@ fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
 }
 
 /// Hands validated header bytes to dicom-object.
-pub fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, ScanError> {
+fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, ScanError> {
     dicom::read_dataset(header, encoding).map_err(|e| ScanError::Parse(e.to_string()))
 }
 
@@ -1078,17 +1055,13 @@ pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
         path: path.to_path_buf(),
         reason,
     };
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) => return Scanned::Skipped(unused(Reason::open_failed(e))),
-    };
-    let len = match file.metadata() {
-        Ok(m) if m.is_file() => m.len(),
-        Ok(_) => return Scanned::Ignored(unused(Reason::Special(Special::Other))),
+    let (file, len) = match platform::open_regular(path) {
+        Ok(Opened::File { file, len }) => (file, len),
+        Ok(Opened::NotRegular) => {
+            return Scanned::Ignored(unused(Reason::NotOpened(NotOpened::Special(
+                Special::Other,
+            ))));
+        }
         Err(e) => return Scanned::Skipped(unused(Reason::open_failed(e))),
     };
     let scanned = match pass {
@@ -1124,16 +1097,4 @@ pub fn scan_all(paths: &[PathBuf], pass: Pass, tick: &(dyn Fn() + Sync)) -> Vec<
             s
         })
         .collect()
-}
-
-/// Opens a source file for copying, after the scan: the same non-blocking, regular-file rules.
-pub fn open_source(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other("not a regular file"));
-    }
-    Ok(file)
 }

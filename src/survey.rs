@@ -48,8 +48,22 @@ pub fn survey(
 
     let mut s = Survey {
         files_seen: found.candidates.len() + found.ignored.len(),
-        ignored: found.ignored,
-        skipped: found.unreadable,
+        ignored: found
+            .ignored
+            .into_iter()
+            .map(|(path, why)| Unused {
+                path,
+                reason: Reason::NotOpened(why),
+            })
+            .collect(),
+        skipped: found
+            .unreadable
+            .into_iter()
+            .map(|(path, why)| Unused {
+                path,
+                reason: Reason::Folder(why),
+            })
+            .collect(),
         ..Survey::default()
     };
     let mut instances = Vec::new();
@@ -118,7 +132,7 @@ fn hash_namesakes(instances: &mut Vec<Instance>, skipped: &mut Vec<Unused>) {
             {
                 return None;
             }
-            match scan::open_source(&inst.source).and_then(Digest::of_reader) {
+            match crate::platform::open_source(&inst.source).and_then(Digest::of_reader) {
                 Ok((digest, total)) if total == inst.object.size => {
                     inst.object.sha256 = Some(digest);
                     None
@@ -320,7 +334,7 @@ impl CrossCheck<'_> {
 
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    scan::open_source(path)?
+    crate::platform::open_source(path)?
         .take(512 * 1024 * 1024)
         .read_to_end(&mut buf)?;
     Ok(buf)

@@ -108,6 +108,8 @@ pub struct Layout {
     /// Byte ranges of the top-level elements that decide how an image is drawn (SOP Class,
     /// Modality, group 0028), adjacent ranges merged: usually two or three.
     pub image_elements: Box<[Range<u64>]>,
+    /// The value of the Encapsulated Document (0042,0011) of a PDF or CDA object.
+    pub document: Option<Range<u64>>,
 }
 
 /// Whether a top-level element is one that render reads (see [`Layout::image_elements`]).

@@ -14,6 +14,7 @@ use dicom_core::header::VR;
 use std::ops::Range;
 
 const PIXEL_DATA: Tag = dicom_dictionary_std::tags::PIXEL_DATA;
+const ENCAPSULATED_DOCUMENT: Tag = dicom_dictionary_std::tags::ENCAPSULATED_DOCUMENT;
 
 /// Sequences nested deeper than this are refused: real objects stay far below it, and a
 /// crafted file with thousands of levels must not exhaust the stack.
@@ -42,6 +43,8 @@ pub struct Walked {
     pub unparseable: Vec<Range<usize>>,
     /// Top-level elements render reads ([`super::is_image_element`]), adjacent ones merged.
     pub image_elements: Vec<Range<usize>>,
+    /// The value of a top-level Encapsulated Document (0042,0011): a PDF or CDA report.
+    pub document: Option<Range<usize>>,
 }
 
 /// Walks the data set in `buf[start..]`, checking every length against `stream_len` (the full
@@ -55,12 +58,14 @@ pub fn walk(buf: &[u8], start: usize, enc: Encoding, stream_len: u64) -> Result<
         stream_len,
         unparseable: Vec::new(),
         image_elements: Vec::new(),
+        document: None,
     };
     let walk = walker.dataset(start, None, 0)?;
     Ok(Walked {
         walk,
         unparseable: walker.unparseable,
         image_elements: walker.image_elements,
+        document: walker.document,
     })
 }
 
@@ -80,6 +85,7 @@ pub fn element_end(
         stream_len: buf.len() as u64,
         unparseable: Vec::new(),
         image_elements: Vec::new(),
+        document: None,
     };
     let Some(h) = walker.header(pos)? else {
         return Err(Malformed::Truncated {
@@ -103,6 +109,7 @@ struct Walker<'a> {
     stream_len: u64,
     unparseable: Vec<Range<usize>>,
     image_elements: Vec<Range<usize>>,
+    document: Option<Range<usize>>,
 }
 
 /// Inside the walker: the position after a construct, or an early stop.
@@ -152,6 +159,9 @@ impl Walker<'_> {
             }
             match self.element(pos, header, depth)? {
                 Step::At(next) => {
+                    if depth == 0 && header.tag == ENCAPSULATED_DOCUMENT {
+                        self.document = Some(header.value_start(pos)..next);
+                    }
                     if depth == 0 && super::is_image_element(header.tag) {
                         match self.image_elements.last_mut() {
                             Some(last) if last.end == pos => last.end = next,

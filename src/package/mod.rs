@@ -25,7 +25,7 @@ use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
 use crate::render::series::Outcome;
-use crate::scan::{self, Instance, Unused};
+use crate::scan::{Instance, Unused};
 use crate::select::Identity;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -685,7 +685,7 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, PackError> {
         // meta starts right away).
         SourceFormat::Part10NoPreamble => {
             let mut v = vec![0u8; 128];
-            let starts_with_magic = scan::open_source(&inst.source)
+            let starts_with_magic = crate::platform::open_source(&inst.source)
                 .and_then(|mut f| {
                     let mut m = [0u8; 4];
                     f.read_exact(&mut m).map(|_| &m == b"DICM")

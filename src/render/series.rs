@@ -6,7 +6,6 @@
 use super::{RenderOptions, RenderSource, describe_non_image, encode_jpeg, placeholder, render};
 use crate::catalog::{Catalog, Series};
 use crate::scan::Instance;
-use dicom_dictionary_std::tags;
 use rayon::prelude::*;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -129,28 +128,25 @@ fn representative(series: &Series) -> Option<&Instance> {
 
 /// Reads the Encapsulated Document (0042,0011) of a PDF object.
 fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
-    if inst.object.size > DOCUMENT_MAX {
-        return Err("document too large".into());
-    }
-    let mut f = crate::scan::open_source(&inst.source).map_err(|e| e.to_string())?;
-    f.seek(SeekFrom::Start(inst.object.dataset_offset))
-        .map_err(|e| e.to_string())?;
-    let ts = crate::dicom::TransferSyntax::of(&inst.object.transfer_syntax_uid);
-    if ts.deflated {
+    let o = &inst.object;
+    if crate::dicom::TransferSyntax::of(&o.transfer_syntax_uid).deflated {
         return Err("deflated documents are not taken out".into());
     }
-    let mut bytes = Vec::new();
-    f.take(DOCUMENT_MAX)
-        .read_to_end(&mut bytes)
+    // Where the scan found the document's bytes: read them, nothing else.
+    let range = o
+        .layout
+        .document
+        .clone()
+        .ok_or("no encapsulated document")?;
+    let len = range.end.saturating_sub(range.start);
+    if len > DOCUMENT_MAX || range.end > o.size {
+        return Err("document too large".into());
+    }
+    let mut f = crate::platform::open_source(&inst.source).map_err(|e| e.to_string())?;
+    f.seek(SeekFrom::Start(range.start))
         .map_err(|e| e.to_string())?;
-    // The scan validated every length of this dataset, so the parser sees sane input.
-    let obj = crate::scan::read_dataset(&bytes, ts.encoding).map_err(|e| e.to_string())?;
-    let mut pdf = obj
-        .get(tags::ENCAPSULATED_DOCUMENT)
-        .ok_or("no encapsulated document")?
-        .to_bytes()
-        .map_err(|e| e.to_string())?
-        .into_owned();
+    let mut pdf = vec![0u8; len as usize];
+    f.read_exact(&mut pdf).map_err(|e| e.to_string())?;
     // The value is padded to even length with a NUL after %%EOF.
     if pdf.last() == Some(&0) {
         pdf.pop();

@@ -10,7 +10,6 @@
 //! crate's own messages. Anything else (another method, encryption) goes to the zip crate.
 
 use super::{Problem, ReadError};
-use crate::scan;
 use flate2::bufread::DeflateDecoder;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -176,7 +175,7 @@ impl Reader {
             }
             ReaderSource::Folder(root) => {
                 let path = root.join(&entry.name);
-                scan::open_source(&path)
+                crate::platform::open_source(&path)
                     .map(|f| Box::new(io::BufReader::new(f)) as Box<dyn Read>)
                     .map_err(ReadError::Io)
             }
