@@ -136,10 +136,34 @@ impl Catalog {
 /// files a disc's DICOMDIR lists that are not usable.
 pub fn build(instances: Vec<Instance>, missing_from_source: &BTreeMap<String, usize>) -> Catalog {
     let mut catalog = Catalog::default();
+    let tree = group(instances, &mut catalog);
+    catalog.patients = tree
+        .into_iter()
+        .map(|(key, studies)| build_patient(key, studies, missing_from_source))
+        .collect();
+    catalog
+        .patients
+        .sort_by(|a, b| (a.name(), &a.key).cmp(&(b.name(), &b.key)));
+    let mut index = 0;
+    for p in &mut catalog.patients {
+        for s in &mut p.studies {
+            index += 1;
+            s.index = index;
+        }
+    }
+    catalog.identity_warnings = identity_warnings(&catalog.patients);
+    catalog
+}
+
+/// Patient ▸ Study UID ▸ Series UID ▸ instances.
+type Tree = BTreeMap<PatientKey, BTreeMap<String, BTreeMap<String, Vec<Instance>>>>;
+
+/// Groups the instances by patient, study and series, each SOP Instance UID once: a second
+/// copy is a duplicate (same bytes) or a conflict (other bytes), noted in `catalog`.
+fn group(instances: Vec<Instance>, catalog: &mut Catalog) -> Tree {
     let mut by_uid: HashMap<String, (std::path::PathBuf, Option<crate::checksum::Digest>)> =
         HashMap::new();
-    let mut tree: BTreeMap<PatientKey, BTreeMap<String, BTreeMap<String, Vec<Instance>>>> =
-        BTreeMap::new();
+    let mut tree = Tree::new();
     for inst in instances {
         let a = &inst.object.attrs;
         if let Some((kept, digest)) = by_uid.get(&a.sop_instance_uid) {
@@ -178,62 +202,57 @@ pub fn build(instances: Vec<Instance>, missing_from_source: &BTreeMap<String, us
             .or_default()
             .push(inst);
     }
+    tree
+}
 
-    for (key, studies) in tree {
-        let mut names = Tally::default();
-        let mut births = Tally::default();
-        let mut sexes = Tally::default();
-        let mut built_studies = Vec::new();
-        for (uid, series_map) in studies {
-            let mut series = Vec::new();
-            for (series_uid, mut instances) in series_map {
-                for i in &instances {
-                    names.add(&i.object.attrs.patient.patient_name);
-                    births.add(&i.object.attrs.patient.patient_birth_date);
-                    sexes.add(&i.object.attrs.patient.patient_sex);
-                }
-                instances.sort_by(|a, b| {
-                    let (a, b) = (&a.object.attrs, &b.object.attrs);
-                    (
-                        a.instance_number.is_none(),
-                        a.instance_number,
-                        &a.sop_instance_uid,
-                    )
-                        .cmp(&(
-                            b.instance_number.is_none(),
-                            b.instance_number,
-                            &b.sop_instance_uid,
-                        ))
-                });
-                let missing = missing_from_source.get(&series_uid).copied().unwrap_or(0);
-                series.push(build_series(series_uid, instances, missing));
+/// One patient of the catalog: its studies and series in order, its names, birth dates and sex
+/// as its instances give them (most frequent first).
+fn build_patient(
+    key: PatientKey,
+    studies: BTreeMap<String, BTreeMap<String, Vec<Instance>>>,
+    missing_from_source: &BTreeMap<String, usize>,
+) -> Patient {
+    let mut names = Tally::default();
+    let mut births = Tally::default();
+    let mut sexes = Tally::default();
+    let mut built_studies = Vec::new();
+    for (uid, series_map) in studies {
+        let mut series = Vec::new();
+        for (series_uid, mut instances) in series_map {
+            for i in &instances {
+                names.add(&i.object.attrs.patient.patient_name);
+                births.add(&i.object.attrs.patient.patient_birth_date);
+                sexes.add(&i.object.attrs.patient.patient_sex);
             }
-            series.sort_by(|a, b| {
-                (a.number.is_none(), a.number, &a.uid).cmp(&(b.number.is_none(), b.number, &b.uid))
+            instances.sort_by(|a, b| {
+                let (a, b) = (&a.object.attrs, &b.object.attrs);
+                (
+                    a.instance_number.is_none(),
+                    a.instance_number,
+                    &a.sop_instance_uid,
+                )
+                    .cmp(&(
+                        b.instance_number.is_none(),
+                        b.instance_number,
+                        &b.sop_instance_uid,
+                    ))
             });
-            built_studies.push(build_study(uid, series));
+            let missing = missing_from_source.get(&series_uid).copied().unwrap_or(0);
+            series.push(build_series(series_uid, instances, missing));
         }
-        built_studies.sort_by(|a, b| (&a.date, &a.time, &a.uid).cmp(&(&b.date, &b.time, &b.uid)));
-        catalog.patients.push(Patient {
-            key,
-            names: names.ranked(),
-            birth_dates: births.ranked(),
-            sex: sexes.ranked().into_iter().next().unwrap_or_default(),
-            studies: built_studies,
+        series.sort_by(|a, b| {
+            (a.number.is_none(), a.number, &a.uid).cmp(&(b.number.is_none(), b.number, &b.uid))
         });
+        built_studies.push(build_study(uid, series));
     }
-    catalog
-        .patients
-        .sort_by(|a, b| (a.name(), &a.key).cmp(&(b.name(), &b.key)));
-    let mut index = 0;
-    for p in &mut catalog.patients {
-        for s in &mut p.studies {
-            index += 1;
-            s.index = index;
-        }
+    built_studies.sort_by(|a, b| (&a.date, &a.time, &a.uid).cmp(&(&b.date, &b.time, &b.uid)));
+    Patient {
+        key,
+        names: names.ranked(),
+        birth_dates: births.ranked(),
+        sex: sexes.ranked().into_iter().next().unwrap_or_default(),
+        studies: built_studies,
     }
-    catalog.identity_warnings = identity_warnings(&catalog.patients);
-    catalog
 }
 
 fn first_nonempty<'a>(instances: &'a [Instance], f: impl Fn(&'a Instance) -> &'a str) -> String {
