@@ -104,6 +104,22 @@ pub struct SeriesEntry {
     pub missing_instance_numbers: Vec<i32>,
     /// Images the source disc's DICOMDIR lists for this series that were missing or unusable.
     pub missing_from_source: usize,
+    /// What a person sees of this series, when the package has pages: its preview (or the
+    /// labelled tile saying why there is none), the page that shows it, the page of every image
+    /// (`--thumbnails all`), and the reports taken out of it (PDF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visual: Option<SeriesVisualEntry>,
+}
+
+/// Package paths of what a person sees of a series.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesVisualEntry {
+    pub preview: String,
+    pub page: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_page: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

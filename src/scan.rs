@@ -229,6 +229,10 @@ pub enum ScanError {
     UidTooLong(&'static str),
     #[error("it names no study or no series (Study/Series Instance UID missing)")]
     NoStudyOrSeries,
+    #[error(
+        "it does not say what kind of object it is (no SOP Class UID, in its data set or its file header)"
+    )]
+    NoSopClassUid,
 }
 
 fn vr_name(e: Encoding) -> &'static str {
@@ -266,6 +270,7 @@ impl ScanError {
             ScanError::NoSopInstanceUid => "no_sop_instance_uid",
             ScanError::UidTooLong(_) => "uid_too_long",
             ScanError::NoStudyOrSeries => "no_study_or_series",
+            ScanError::NoSopClassUid => "no_sop_class_uid",
         }
     }
 
@@ -338,6 +343,9 @@ pub enum Reason {
     ChangedWhileCopied,
     #[error("it could not be compressed: {0}")]
     NotCompressed(Arc<io::Error>),
+    /// A file without a DICOM file header gets one made for it; this one could not be made.
+    #[error("a DICOM file header could not be made for it: {0}")]
+    NoFileHeader(String),
 }
 
 impl Reason {
@@ -365,6 +373,7 @@ impl Reason {
             Reason::CopyReadError(_) => "read_error",
             Reason::ChangedSinceScan(_) | Reason::ChangedWhileCopied => "changed_since_scan",
             Reason::NotCompressed(_) => "not_compressed",
+            Reason::NoFileHeader(_) => "file_header_not_made",
         }
     }
 
@@ -632,8 +641,13 @@ fn identify(content: Content) -> Result<Content, ScanError> {
     if a.sop_instance_uid.is_empty() {
         return Err(ScanError::NoSopInstanceUid);
     }
+    // A DICOMDIR record and a file header need the SOP Class UID (Type 1 in both).
+    if a.sop_class_uid.is_empty() {
+        return Err(ScanError::NoSopClassUid);
+    }
     for (what, uid) in [
-        ("SOP Instance UID", &a.sop_instance_uid),
+        ("SOP Instance UID", a.sop_instance_uid.as_str()),
+        ("SOP Class UID", &a.sop_class_uid),
         ("Study Instance UID", &a.study.study_instance_uid),
         ("Series Instance UID", &a.series.series_instance_uid),
     ] {

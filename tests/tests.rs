@@ -19,6 +19,8 @@ mod hostile_packages;
 mod hostile_scan;
 mod interop_disc;
 mod interop_pydicom;
+mod manifest_visuals;
+mod no_single_file_sinks;
 #[cfg(unix)]
 mod non_utf8;
 mod render_compare;

@@ -25,7 +25,7 @@ use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
 use crate::render::series::Outcome;
-use crate::scan::{Instance, Unused};
+use crate::scan::{self, Instance, Unused};
 use crate::select::Identity;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -177,13 +177,6 @@ pub enum PackError {
     Layout(#[from] layout::FileIdError),
     #[error("the DICOMDIR could not be written: {0}")]
     DicomDir(#[from] dicomdir::DicomDirError),
-    /// A source without a PS3.10 header gets one made from its attributes; that failed.
-    #[error("the file header (PS3.10 meta) for {} could not be made: {source}", .path.display())]
-    FileHeader {
-        path: PathBuf,
-        #[source]
-        source: Box<dicom_object::meta::Error>,
-    },
     #[error("nothing to pack: no usable DICOM image was found")]
     Empty,
     #[error("stopped before the package was complete; nothing was written")]
@@ -299,7 +292,8 @@ pub fn write(
         options: opts.recorded_options.clone(),
         summary: summary.clone(),
     };
-    write_manifest(&mut archive, catalog, &copied, notes, head)?;
+    let by_series = visuals.as_ref().map(|v| &v.by_series);
+    write_manifest(&mut archive, catalog, &copied, by_series, notes, head)?;
 
     let fingerprint = archive.add_checksum_list()?;
     check_cancelled(cancel)?;
@@ -329,6 +323,7 @@ fn write_manifest<W: Write + Seek>(
     archive: &mut Archive<W>,
     catalog: &Catalog,
     copied: &Copied<'_>,
+    visuals: Option<&HashMap<String, pages::SeriesVisual>>,
     notes: Notes,
     head: ManifestHead,
 ) -> Result<(), PackError> {
@@ -341,7 +336,7 @@ fn write_manifest<W: Write + Seek>(
         summary: head.summary,
         identities: notes.identities.iter().map(Identity::to_string).collect(),
         left_out: notes.left_out,
-        patients: manifest_tree(catalog, &copied.packed),
+        patients: manifest_tree(catalog, &copied.packed, visuals),
         instances: manifest::SeqOf(|| {
             copied
                 .entries
@@ -387,8 +382,19 @@ fn copy_instances<'c, W: Write + Seek + Send>(
 ) -> Result<Copied<'c>, PackError> {
     let (stamp, compression) = (archive.stamp, archive.compression);
     let mut jobs = Vec::with_capacity(placed.len());
+    // A file header that cannot be made costs that file, not the package.
+    let mut no_header = Vec::new();
     for p in placed {
-        let prefix = part10_prefix(p.instance)?;
+        let prefix = match part10_prefix(p.instance) {
+            Ok(prefix) => prefix,
+            Err(reason) => {
+                no_header.push(Unused {
+                    path: p.instance.source.clone(),
+                    reason,
+                });
+                continue;
+            }
+        };
         let size = p.instance.object.size + prefix.len() as u64;
         let deflate = compression != Compression::None
             && !is_compressed_transfer_syntax(&p.instance.object.transfer_syntax_uid);
@@ -410,7 +416,7 @@ fn copy_instances<'c, W: Write + Seek + Send>(
     let mut copied = Copied {
         entries: Vec::new(),
         packed: BTreeSet::new(),
-        failed: Vec::new(),
+        failed: no_header,
     };
     for (job, outcome) in jobs.iter().zip(outcomes) {
         let inst = job.placed.instance;
@@ -677,7 +683,7 @@ impl<W: Write + Seek> Archive<W> {
 
 /// What must go before a source's bytes so the package holds a correct PS3.10 file.
 /// Empty for proper Part 10 files, which are copied byte for byte.
-fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, PackError> {
+fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, scan::Reason> {
     let o = &inst.object;
     match o.format {
         SourceFormat::Part10 => Ok(Vec::new()),
@@ -697,10 +703,8 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, PackError> {
             Ok(v)
         }
         SourceFormat::Headerless => {
-            let header_err = |source| PackError::FileHeader {
-                path: inst.source.clone(),
-                source: Box::new(source),
-            };
+            let header_err =
+                |e: dicom_object::meta::Error| scan::Reason::NoFileHeader(e.to_string());
             let meta = dicom_object::FileMetaTableBuilder::new()
                 .media_storage_sop_class_uid(&*o.attrs.sop_class_uid)
                 .media_storage_sop_instance_uid(o.attrs.sop_instance_uid.as_str())
@@ -835,7 +839,11 @@ fn summarize(
     }
 }
 
-fn manifest_tree(catalog: &Catalog, packed: &BTreeSet<&str>) -> Vec<manifest::PatientEntry> {
+fn manifest_tree(
+    catalog: &Catalog,
+    packed: &BTreeSet<&str>,
+    visuals: Option<&HashMap<String, pages::SeriesVisual>>,
+) -> Vec<manifest::PatientEntry> {
     catalog
         .patients
         .iter()
@@ -857,7 +865,8 @@ fn manifest_tree(catalog: &Catalog, packed: &BTreeSet<&str>) -> Vec<manifest::Pa
                     series: st
                         .series
                         .iter()
-                        .map(|se| manifest::SeriesEntry {
+                        .enumerate()
+                        .map(|(n, se)| manifest::SeriesEntry {
                             series_instance_uid: se.uid.clone(),
                             number: se.number,
                             modality: se.modality.clone(),
@@ -873,6 +882,17 @@ fn manifest_tree(catalog: &Catalog, packed: &BTreeSet<&str>) -> Vec<manifest::Pa
                             frame_count: se.frame_count(),
                             missing_instance_numbers: se.missing_instance_numbers.clone(),
                             missing_from_source: se.missing_from_source,
+                            visual: visuals.and_then(|v| v.get(&se.uid)).map(|v| {
+                                // The study's number on the pages, 1-based like `scan`'s.
+                                let si = st.index.saturating_sub(1);
+                                manifest::SeriesVisualEntry {
+                                    preview: v.thumbnail.clone(),
+                                    page: names::study_page(si),
+                                    images_page: (!v.images.is_empty())
+                                        .then(|| names::series_page(si, n)),
+                                    documents: v.documents.clone(),
+                                }
+                            }),
                         })
                         .collect(),
                 })
