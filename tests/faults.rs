@@ -199,8 +199,9 @@ impl Drop for ScratchedDisc {
 }
 
 /// A scratched disc: the bytes of one image past 36,000 cannot be read. `scan` (headers only)
-/// does not reach them; `scan --read-all` and `pack` do, and report that one file by name and
-/// reason (exit 3) while everything else is used. The package holds the rest and verifies.
+/// does not reach them; `scan --read-all` and `pack` do, and report that one file by name (for
+/// people) and as `read_error` (in --json), exit 3, while everything else is used. The package
+/// holds the rest and verifies.
 #[test]
 fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
     const BAD: &str = "DICOM/ST000001/SE000000/IM000000"; // 39,220 bytes; header well under 32 KiB
@@ -217,6 +218,14 @@ fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
         );
         (out.status.code(), text)
     };
+    // Exit code and stdout alone: the JSON document.
+    let run_json = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(bin()).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
     let mnt = disc.mnt.as_os_str();
 
     let (code, text) = run(&["scan".as_ref(), mnt]);
@@ -228,11 +237,38 @@ fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
 
     let (code, text) = run(&["scan".as_ref(), mnt, "--read-all".as_ref()]);
     assert_eq!(code, Some(3), "scan --read-all:\n{text}");
-    let line = text
-        .lines()
-        .find(|l| l.contains(BAD))
-        .unwrap_or_else(|| panic!("{BAD} not named:\n{text}"));
-    assert!(line.contains("read error"), "{line}");
+    assert!(
+        text.lines().any(|l| l.contains(BAD)),
+        "{BAD} not named:\n{text}"
+    );
+    // The only file left out, and for the reason it is: its bytes cannot be read.
+    let only_read_error = |what: &str, code: Option<i32>, json: &str| {
+        assert_eq!(code, Some(3), "{what}:\n{json}");
+        let doc: serde_json::Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{what}: {e}:\n{json}"));
+        let skipped: Vec<(&str, &str)> = doc["skipped"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: no `skipped` array:\n{json}"))
+            .iter()
+            .map(|s| {
+                (
+                    s["path"].as_str().unwrap_or_default(),
+                    s["code"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert!(
+            matches!(skipped[..], [(path, "read_error")] if path_is(path, BAD)),
+            "{what}: expected only {BAD} skipped as read_error: {skipped:?}"
+        );
+    };
+    let (code, json) = run_json(&[
+        "scan".as_ref(),
+        mnt,
+        "--read-all".as_ref(),
+        "--json".as_ref(),
+    ]);
+    only_read_error("scan --read-all --json", code, &json);
 
     let zip = tmp.path().join("p.zip");
     let (code, text) = run(&[
@@ -243,11 +279,20 @@ fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
         "--no-thumbnails".as_ref(),
     ]);
     assert_eq!(code, Some(3), "pack:\n{text}");
-    let line = text
-        .lines()
-        .find(|l| l.contains(BAD) || l.contains("IM000000") && l.contains("read error"))
-        .unwrap_or_else(|| panic!("{BAD} not named by pack:\n{text}"));
-    assert!(line.contains("read error"), "{line}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(BAD) || l.contains("IM000000")),
+        "{BAD} not named by pack:\n{text}"
+    );
+    let (code, json) = run_json(&[
+        "pack".as_ref(),
+        mnt,
+        "-o".as_ref(),
+        tmp.path().join("p2.zip").as_os_str(),
+        "--no-thumbnails".as_ref(),
+        "--json".as_ref(),
+    ]);
+    only_read_error("pack --json", code, &json);
     let (code, text) = run(&["verify".as_ref(), zip.as_os_str()]);
     assert_eq!(
         code,

@@ -1155,8 +1155,19 @@ pub fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `{path, reason}` entries of `skipped` / `ignored`, with shape problems reported.
-pub fn listing(doc: &Value, key: &str, failures: &mut Vec<String>) -> Vec<(String, String)> {
+/// One skipped or ignored file as `scan --json` lists it.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    pub path: String,
+    /// The stable code (`Reason::code`), what tests decide on.
+    pub code: String,
+    /// The sentence for people.
+    pub reason: String,
+}
+
+/// `{path, code, reason}` entries of `skipped` / `ignored`, with shape problems reported: a
+/// code is snake_case, a reason is a non-empty sentence.
+pub fn listing(doc: &Value, key: &str, failures: &mut Vec<String>) -> Vec<ListedFile> {
     let Some(arr) = doc.get(key) else {
         failures.push(format!("JSON has no top-level `{key}` array"));
         return Vec::new();
@@ -1168,15 +1179,25 @@ pub fn listing(doc: &Value, key: &str, failures: &mut Vec<String>) -> Vec<(Strin
     let mut out = Vec::new();
     for e in arr {
         let path = e.get("path").and_then(Value::as_str);
+        let code = e.get("code").and_then(Value::as_str).filter(|c| is_code(c));
         let reason = e.get("reason").and_then(Value::as_str);
-        match (path, reason) {
-            (Some(p), Some(r)) if !r.trim().is_empty() => out.push((p.to_string(), r.to_string())),
+        match (path, code, reason) {
+            (Some(p), Some(c), Some(r)) if !r.trim().is_empty() => out.push(ListedFile {
+                path: p.to_string(),
+                code: c.to_string(),
+                reason: r.to_string(),
+            }),
             _ => failures.push(format!(
-                "`{key}` entry without a path and a non-empty reason: {e}"
+                "`{key}` entry without a path, a snake_case code and a non-empty reason: {e}"
             )),
         }
     }
     out
+}
+
+/// A stable code's shape: non-empty snake_case.
+pub fn is_code(c: &str) -> bool {
+    !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 /// Does a reported path name this file? Reported paths may be absolute or relative.
