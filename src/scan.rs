@@ -256,6 +256,7 @@ impl ScanError {
             ScanError::Malformed(Malformed::Truncated { .. }) => "truncated",
             ScanError::Malformed(Malformed::BadLength { .. }) => "bad_length",
             ScanError::Malformed(Malformed::TooDeep { .. }) => "too_deep",
+            ScanError::Malformed(Malformed::InvalidVr { .. }) => "invalid_vr",
             ScanError::Malformed(Malformed::BadMeta(_)) => "bad_file_header",
             ScanError::Parse(_) => "unparseable",
             ScanError::DeflateCorrupt(_) => "deflate_corrupt",

@@ -39,6 +39,8 @@ pub enum Malformed {
     BadLength { offset: u64, what: String },
     /// Sequences nested deeper than [`MAX_DEPTH`].
     TooDeep { offset: u64 },
+    /// Explicit-VR bytes that name no value representation.
+    InvalidVr { offset: u64, bad: InvalidVr },
     /// The File Meta group is unusable.
     BadMeta(String),
 }
@@ -59,6 +61,7 @@ impl fmt::Display for Malformed {
                 f,
                 "sequences nested more than {MAX_DEPTH} deep at byte {offset}"
             ),
+            Malformed::InvalidVr { offset, bad } => write!(f, "{bad} at byte {offset}"),
             Malformed::BadMeta(why) => write!(f, "broken file header: {why}"),
         }
     }

@@ -188,9 +188,9 @@ impl Walker<'_> {
                 }
             }
             Some(Ok(h)) => Ok(Some(h)),
-            Some(Err(bad)) => Err(Malformed::BadLength {
+            Some(Err(bad)) => Err(Malformed::InvalidVr {
                 offset: pos as u64,
-                what: bad.to_string(),
+                bad,
             }),
         }
     }

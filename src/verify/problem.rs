@@ -51,6 +51,10 @@ pub enum Problem {
     Overlap { file: String, other: String },
     #[error("{file}: appears more than once in the ZIP")]
     DuplicateEntry { file: String },
+    /// The ZIP's central directory names one file twice; the zip reader keeps one of them, so
+    /// which name is not known here. Extracting would give one of two different files.
+    #[error("the ZIP holds two entries under one name: which one a tool extracts is a guess")]
+    DuplicateNames,
 
     // Reading an entry.
     #[error("{file}: {source}")]
@@ -182,7 +186,7 @@ impl Problem {
             Problem::NotRegularFile { .. } => "not_a_regular_file",
             Problem::Encrypted { .. } => "encrypted",
             Problem::Overlap { .. } => "overlapping_entries",
-            Problem::DuplicateEntry { .. } => "duplicate_entry",
+            Problem::DuplicateEntry { .. } | Problem::DuplicateNames => "duplicate_entry",
             Problem::Unreadable { .. } => "unreadable",
             Problem::TooLarge { .. } => "too_large",
             Problem::ChecksumsMissing => "checksum_list_missing",
@@ -216,7 +220,8 @@ impl Problem {
             | Problem::TooManyEntries { .. }
             | Problem::TooManyFiles
             | Problem::FolderUnreadable(_)
-            | Problem::EntryUnreadable { .. } => None,
+            | Problem::EntryUnreadable { .. }
+            | Problem::DuplicateNames => None,
             Problem::UnsafeName { file }
             | Problem::Link { file }
             | Problem::NotRegularFile { file }

@@ -290,6 +290,10 @@ fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<Problem>) -
         problems.push(Problem::TooManyEntries { claimed: z.len() });
         return Vec::new();
     }
+    // The reader keys entries by name, so a second entry of one name never shows below.
+    if z.has_duplicate_names() {
+        problems.push(Problem::DuplicateNames);
+    }
     let mut out = Vec::new();
     let mut spans = Vec::new();
     for index in 0..z.len() {
