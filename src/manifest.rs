@@ -19,7 +19,6 @@ pub fn lossy_path<S: Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, 
 /// `I` is how the instances are held: a [`SeqOf`] when written (the writer makes each entry
 /// as it is serialized, so 100,000 of them are never held whole).
 #[derive(Debug, Clone, Serialize)]
-
 pub struct Manifest<I = Vec<InstanceEntry>> {
     pub format: String,
     pub tool: Tool,
@@ -40,6 +39,22 @@ pub struct Manifest<I = Vec<InstanceEntry>> {
     /// Files that are not DICOM (viewer software, autorun files, …).
     pub ignored: Vec<Unused>,
     pub warnings: Vec<String>,
+    /// DICOMDIR keys the standard requires (Type 1) that a source lacked, filled the way DCMTK's
+    /// `dcmmkdir +I` fills them; never a patient's identity or a date.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filled: Vec<Filled>,
+}
+
+/// One value the DICOMDIR holds that no source file gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filled {
+    /// The directory record: `STUDY`, `SERIES` or the instance's record type.
+    pub record: String,
+    /// The UID of what the record describes (Study, Series or SOP Instance UID).
+    pub uid: String,
+    /// The attribute's keyword, e.g. `StudyID`.
+    pub attribute: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

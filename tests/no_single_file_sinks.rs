@@ -93,3 +93,88 @@ fn a_file_that_names_no_series_costs_that_file_only() {
     let doc = pack_with("no-series", "NOSERIES", &ds);
     assert_eq!(skipped_code(&doc, "NOSERIES"), "no_study_or_series");
 }
+
+/// Takes out the first explicit-VR little-endian element `tag` (short form, with VR `vr`).
+fn remove(data: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2]) {
+    let mut want = Vec::new();
+    want.extend_from_slice(&tag.0.to_le_bytes());
+    want.extend_from_slice(&tag.1.to_le_bytes());
+    want.extend_from_slice(vr);
+    let at = data
+        .windows(6)
+        .position(|w| w == want.as_slice())
+        .unwrap_or_else(|| panic!("no {tag:04X?} element"));
+    let len = u16::from_le_bytes([data[at + 6], data[at + 7]]) as usize;
+    data.drain(at..at + 8 + len);
+}
+
+/// A file without Study ID, Series Number, Instance Number and Modality (Type 1 keys of the
+/// DICOMDIR's records) is packed; the DICOMDIR gets them filled as `dcmmkdir +I` fills them,
+/// and MANIFEST.JSN lists each filled value.
+#[test]
+fn missing_type1_keys_are_filled_and_recorded() {
+    let mut data = fs::read(sample_disc().join("DICOM/ST000000/SE000001/IM000000")).unwrap();
+    for (tag, vr) in [
+        ((0x0008, 0x0060), b"CS"),
+        ((0x0020, 0x0010), b"SH"),
+        ((0x0020, 0x0011), b"IS"),
+        ((0x0020, 0x0013), b"IS"),
+    ] {
+        remove(&mut data, tag, vr);
+    }
+    let dir = scratch("type1-filled");
+    let disc = dir.join("disc");
+    fs::create_dir_all(&disc).unwrap();
+    fs::write(disc.join("IM1"), &data).unwrap();
+    let out = dir.join("out.zip");
+    let run = dicompack(
+        &["pack", disc.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        &dir,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let files: std::collections::BTreeMap<String, Vec<u8>> = read_zip(&out).into_iter().collect();
+    let manifest: serde_json::Value = serde_json::from_slice(&files["MANIFEST.JSN"]).unwrap();
+    let mut filled: Vec<(String, String, String)> = manifest["filled"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no filled list: {manifest}"))
+        .iter()
+        .map(|f| {
+            (
+                f["record"].as_str().unwrap().to_string(),
+                f["attribute"].as_str().unwrap().to_string(),
+                f["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    filled.sort();
+    let want = |r: &str, a: &str, v: &str| (r.to_string(), a.to_string(), v.to_string());
+    assert_eq!(
+        filled,
+        vec![
+            want("IMAGE", "InstanceNumber", "1"),
+            want("SERIES", "Modality", "OT"),
+            want("SERIES", "SeriesNumber", "1"),
+            want("STUDY", "StudyID", "1"),
+        ]
+    );
+    // DCMTK reads the same values from the DICOMDIR.
+    if !interop("type1_keys_in_the_dicomdir", &[Need::Dcmtk]) {
+        return;
+    }
+    let dicomdir = dir.join("DICOMDIR");
+    fs::write(&dicomdir, &files["DICOMDIR"]).unwrap();
+    let dump = run_tool("dcmdump", &[dicomdir.to_str().unwrap()], &dir);
+    assert_eq!(dump.code, Some(0), "{}", dump.describe());
+    for line in [
+        "(0020,0010) SH [1]",
+        "(0020,0011) IS [1]",
+        "(0020,0013) IS [1]",
+        "(0008,0060) CS [OT]",
+    ] {
+        assert!(
+            dump.stdout.contains(line),
+            "{line} not in:\n{}",
+            dump.stdout
+        );
+    }
+}

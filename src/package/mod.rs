@@ -253,7 +253,7 @@ pub fn write(
         return Err(PackError::Empty);
     }
 
-    let fileset = file_set(catalog, &placed, &copied.packed);
+    let (fileset, filled) = file_set(catalog, &placed, &copied.packed);
     let dicomdir = dicomdir::Layout::new(&fileset)?;
     archive.add_streamed(names::DICOMDIR, dicomdir.len() as u64, |w| {
         dicomdir.write_to(w)
@@ -291,6 +291,7 @@ pub fn write(
         created,
         options: opts.recorded_options.clone(),
         summary: summary.clone(),
+        filled,
     };
     let by_series = visuals.as_ref().map(|v| &v.by_series);
     write_manifest(&mut archive, catalog, &copied, by_series, notes, head)?;
@@ -315,6 +316,7 @@ struct ManifestHead {
     created: String,
     options: Vec<String>,
     summary: manifest::Summary,
+    filled: Vec<manifest::Filled>,
 }
 
 /// MANIFEST.JSN, streamed: each instance's entry is made as it is written. `notes` include
@@ -346,6 +348,7 @@ fn write_manifest<W: Write + Seek>(
         skipped: notes.skipped,
         ignored: notes.ignored,
         warnings: notes.warnings,
+        filled: head.filled,
     };
     archive.add_streamed(names::MANIFEST, 0, |w| {
         serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
@@ -742,7 +745,24 @@ fn instance_entry(p: &Placed<'_>, digest: Digest, source: Digest, size: u64) -> 
 }
 
 /// The DICOMDIR's view of what was packed: the catalog tree, only instances that made it.
-fn file_set(catalog: &Catalog, placed: &[Placed<'_>], packed: &BTreeSet<&str>) -> FileSet {
+/// The DICOMDIR's content for what was packed, and the Type 1 keys no source gave (filled as
+/// DCMTK's `dcmmkdir +I` does: Study ID, Series Number, Instance Number from the position, and
+/// Modality `OT`; names, IDs and dates are never made up).
+fn file_set(
+    catalog: &Catalog,
+    placed: &[Placed<'_>],
+    packed: &BTreeSet<&str>,
+) -> (FileSet, Vec<manifest::Filled>) {
+    let mut filled = Vec::new();
+    let mut fill = |record: &str, uid: &str, attribute: &str, value: String| {
+        filled.push(manifest::Filled {
+            record: record.to_string(),
+            uid: uid.to_string(),
+            attribute: attribute.to_string(),
+            value: value.clone(),
+        });
+        value
+    };
     let file_ids: HashMap<&str, &layout::FileId> = placed
         .iter()
         .map(|p| {
@@ -758,39 +778,62 @@ fn file_set(catalog: &Catalog, placed: &[Placed<'_>], packed: &BTreeSet<&str>) -
         for study in &patient.studies {
             let mut series_list = Vec::new();
             for series in &study.series {
-                let instances: Vec<DirInstance> = series
-                    .instances
-                    .iter()
-                    .filter_map(|inst| {
-                        let o = &inst.object;
-                        let uid = o.attrs.sop_instance_uid.as_str();
-                        let file_id = file_ids.get(uid).filter(|_| packed.contains(uid))?;
-                        Some(DirInstance {
-                            file_id: (*file_id).clone(),
-                            sop_class_uid: o.attrs.sop_class_uid.clone(),
-                            sop_instance_uid: o.attrs.sop_instance_uid.clone(),
-                            transfer_syntax_uid: o.transfer_syntax_uid.clone(),
-                            instance_number: o.attrs.instance_number,
-                        })
-                    })
-                    .collect();
+                let mut instances: Vec<DirInstance> = Vec::new();
+                for inst in &series.instances {
+                    let o = &inst.object;
+                    let uid = o.attrs.sop_instance_uid.as_str();
+                    let Some(file_id) = file_ids.get(uid).filter(|_| packed.contains(uid)) else {
+                        continue;
+                    };
+                    let instance_number = o.attrs.instance_number.or_else(|| {
+                        let n = instances.len() + 1;
+                        let record = dicomdir::record_type_for_sop_class(&o.attrs.sop_class_uid);
+                        fill(record, uid, "InstanceNumber", n.to_string())
+                            .parse()
+                            .ok()
+                    });
+                    instances.push(DirInstance {
+                        file_id: (*file_id).clone(),
+                        sop_class_uid: o.attrs.sop_class_uid.clone(),
+                        sop_instance_uid: o.attrs.sop_instance_uid.clone(),
+                        transfer_syntax_uid: o.transfer_syntax_uid.clone(),
+                        instance_number,
+                    });
+                }
                 if !instances.is_empty() {
+                    let position = series_list.len() + 1;
+                    let series_number = series.number.or_else(|| {
+                        fill("SERIES", &series.uid, "SeriesNumber", position.to_string())
+                            .parse()
+                            .ok()
+                    });
+                    let modality = if series.modality.trim().is_empty() {
+                        fill("SERIES", &series.uid, "Modality", "OT".to_string())
+                    } else {
+                        series.modality.clone()
+                    };
                     series_list.push(DirSeries {
                         series_instance_uid: series.uid.clone(),
-                        modality: series.modality.clone(),
-                        series_number: series.number,
+                        modality,
+                        series_number,
                         series_description: series.description.clone(),
                         instances,
                     });
                 }
             }
             if !series_list.is_empty() {
+                // The number `scan` shows the study by.
+                let study_id = if study.study_id.trim().is_empty() {
+                    fill("STUDY", &study.uid, "StudyID", study.index.to_string())
+                } else {
+                    study.study_id.clone()
+                };
                 studies.push(DirStudy {
                     study_instance_uid: study.uid.clone(),
                     study_date: study.date.clone(),
                     study_time: study.time.clone(),
                     study_description: study.description.clone(),
-                    study_id: study.study_id.clone(),
+                    study_id,
                     accession_number: study.accession_number.clone(),
                     series: series_list,
                 });
@@ -806,10 +849,11 @@ fn file_set(catalog: &Catalog, placed: &[Placed<'_>], packed: &BTreeSet<&str>) -
             });
         }
     }
-    FileSet {
+    let fileset = FileSet {
         file_set_id: "DICOMPACK".to_string(),
         patients,
-    }
+    };
+    (fileset, filled)
 }
 
 /// `sizes`: of each instance entry packed.
