@@ -119,6 +119,7 @@ fn file_set(instances: usize) -> FileSet {
                     sop_instance_uid: format!("2.25.318772367925471937512741093758196{n:05}"),
                     transfer_syntax_uid: "1.2.840.10008.1.2.1".into(),
                     instance_number: Some(i as i32 + 1),
+                    document: None,
                 });
             }
             study.series.push(series);

@@ -91,6 +91,40 @@ pub struct Attributes {
     pub rows: Option<u16>,
     pub columns: Option<u16>,
     pub has_pixel_data: bool,
+    /// For a structured report or key object: the keys its directory record carries.
+    #[serde(skip)]
+    pub document: Option<Box<DocumentKeys>>,
+}
+
+/// The keys a non-image object's directory record carries beyond those every instance record
+/// has (PS3.3 F.5: SR DOCUMENT, KEY OBJECT DOC, RT DOSE / STRUCTURE SET / PLAN / TREAT RECORD,
+/// WAVEFORM, PRESENTATION, ENCAP DOC), as the object gives them. Text is trimmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentKeys {
+    /// Top-level text values, by tag (those of [`crate::dicomdir::RECORD_KEY_TAGS`] present).
+    pub values: Vec<(Tag, String)>,
+    /// The latest Verification DateTime of its Verifying Observer Sequence (0040,A073).
+    pub verification_datetime: String,
+    /// The document's title, the first item of Concept Name Code Sequence (0040,A043).
+    pub concept_name: Option<Code>,
+}
+
+impl DocumentKeys {
+    /// The value of `tag`, or "".
+    pub fn value(&self, tag: Tag) -> &str {
+        self.values
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// A coded concept (PS3.3 8.8): what a Concept Name Code Sequence item says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Code {
+    pub value: String,
+    pub scheme: String,
+    pub meaning: String,
 }
 
 /// Makes equal shared values one allocation, across the threads of a scan.
@@ -608,6 +642,9 @@ fn content<S: Source>(
         attrs.sop_class_uid = start.meta_sop_class.as_str().into();
         warnings.push("SOP Class UID missing from the dataset; taken from the file header".into());
     }
+    if !is_directory {
+        attrs.document = document_keys(&obj, &attrs.sop_class_uid);
+    }
     let meta_instance = &start.meta_sop_instance;
     if !is_directory && !meta_instance.is_empty() && *meta_instance != attrs.sop_instance_uid {
         warnings.push(format!(
@@ -1027,7 +1064,41 @@ fn attributes(obj: &InMemDicomObject) -> Attributes {
         rows: binary_u16(obj, tags::ROWS),
         columns: binary_u16(obj, tags::COLUMNS),
         has_pixel_data: false,
+        document: None,
     }
+}
+
+/// What a non-image object's directory record needs (see [`DocumentKeys`]); `None` for images.
+fn document_keys(obj: &InMemDicomObject, sop_class_uid: &str) -> Option<Box<DocumentKeys>> {
+    if crate::dicomdir::record_type_for_sop_class(sop_class_uid) == "IMAGE" {
+        return None;
+    }
+    let values = crate::dicomdir::RECORD_KEY_TAGS
+        .iter()
+        .filter(|t| obj.get(**t).is_some())
+        .map(|t| (*t, text(obj, *t)))
+        .collect();
+    let concept_name = obj
+        .get(tags::CONCEPT_NAME_CODE_SEQUENCE)
+        .and_then(|e| e.items())
+        .and_then(|items| items.first())
+        .map(|item| Code {
+            value: text(item, tags::CODE_VALUE),
+            scheme: text(item, tags::CODING_SCHEME_DESIGNATOR),
+            meaning: text(item, tags::CODE_MEANING),
+        });
+    Some(Box::new(DocumentKeys {
+        values,
+        verification_datetime: obj
+            .get(tags::VERIFYING_OBSERVER_SEQUENCE)
+            .and_then(|e| e.items())
+            .into_iter()
+            .flatten()
+            .map(|item| text(item, tags::VERIFICATION_DATE_TIME))
+            .max()
+            .unwrap_or_default(),
+        concept_name,
+    }))
 }
 
 /// Says in plain words what a non-DICOM file on a disc probably is.

@@ -221,6 +221,7 @@ fn read_source(path: &Path) -> Source {
                 .unwrap_or_else(|| trim(meta.media_storage_sop_instance_uid())),
             transfer_syntax_uid: trim(meta.transfer_syntax()).into(),
             instance_number: int(tags::INSTANCE_NUMBER),
+            document: None,
         },
     }
 }

@@ -13,6 +13,7 @@ mod cli_scan;
 mod cli_select;
 mod cli_verify;
 mod dicomdir_interop;
+mod dicomdir_validator;
 mod faults;
 mod hostile_fuzz_regressions;
 mod hostile_packages;

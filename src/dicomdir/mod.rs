@@ -22,7 +22,10 @@ mod tests;
 mod write;
 
 pub use read::{DicomDir, DirRecord, MAX_DICOMDIR_BYTES, read};
-pub use sop::{is_root_level_record, record_type_for_sop_class};
+pub use sop::{
+    RECORD_KEY_TAGS, RecordKey, concept_name_key, is_root_level_record, record_keys,
+    record_type_for_sop_class,
+};
 pub use write::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, Layout, write};
 
 /// Media Storage Directory Storage: the SOP Class of every DICOMDIR.
@@ -92,4 +95,6 @@ pub struct DirInstance {
     pub sop_instance_uid: String,
     pub transfer_syntax_uid: Arc<str>,
     pub instance_number: Option<i32>,
+    /// An SR or key object's record keys (Content Date and Time, flags, its title's code).
+    pub document: Option<Box<crate::scan::DocumentKeys>>,
 }

@@ -1,5 +1,9 @@
 //! Which Directory Record Type references an instance of a given SOP Class (PS3.3 Table F.4-1 and
-//! the record definitions of F.5), cross-checked against pydicom 3.0's `fileset.py` mapping.
+//! the record definitions of F.5), cross-checked against pydicom 3.0's `fileset.py` mapping; and
+//! the keys each non-image record type carries.
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
 
 /// Directory Record Type (0004,1430) for an instance of SOP Class `uid`.
 ///
@@ -87,6 +91,116 @@ const EXACT: &[(&str, &str)] = &[
     ("1.2.840.10008.5.1.4.1.1.90.1", "ASSESSMENT"), // Content Assessment Results
     ("1.2.840.10008.5.1.4.1.1.91.1", "ANNOTATION"), // Microscopy Bulk Simple Annotations
 ];
+
+/// A key of a directory record type beyond those every instance record has: its tag, its VR,
+/// its longest value, and whether the standard requires a value (Type 1) or only the element
+/// (Type 2).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordKey {
+    pub tag: Tag,
+    pub vr: &'static [u8; 2],
+    pub max: usize,
+    pub required: bool,
+}
+
+const fn key(tag: Tag, vr: &'static [u8; 2], max: usize, required: bool) -> RecordKey {
+    RecordKey {
+        tag,
+        vr,
+        max,
+        required,
+    }
+}
+
+/// Every tag a record key below may take its value from: what the scan keeps of a non-image
+/// object.
+pub const RECORD_KEY_TAGS: &[Tag] = &[
+    tags::CONTENT_DATE,
+    tags::CONTENT_TIME,
+    tags::DOCUMENT_TITLE,
+    tags::MIME_TYPE_OF_ENCAPSULATED_DOCUMENT,
+    tags::CONTENT_LABEL,
+    tags::CONTENT_DESCRIPTION,
+    tags::PRESENTATION_CREATION_DATE,
+    tags::PRESENTATION_CREATION_TIME,
+    tags::CONTENT_CREATOR_NAME,
+    tags::DOSE_SUMMATION_TYPE,
+    tags::STRUCTURE_SET_LABEL,
+    tags::STRUCTURE_SET_DATE,
+    tags::STRUCTURE_SET_TIME,
+    tags::TREATMENT_DATE,
+    tags::TREATMENT_TIME,
+    tags::RT_PLAN_LABEL,
+    tags::RT_PLAN_DATE,
+    tags::RT_PLAN_TIME,
+    tags::COMPLETION_FLAG,
+    tags::VERIFICATION_FLAG,
+];
+
+/// The text keys of a record type (PS3.3 F.5), in no particular order. Concept Name Code
+/// Sequence and Verification DateTime are the writer's own (see `write::document_keys`).
+pub fn record_keys(record_type: &str) -> &'static [RecordKey] {
+    match record_type {
+        "SR DOCUMENT" => SR_DOCUMENT,
+        "KEY OBJECT DOC" | "WAVEFORM" => DATE_TIME_1,
+        "ENCAP DOC" => ENCAP_DOC,
+        "PRESENTATION" => PRESENTATION,
+        "RT DOSE" => RT_DOSE,
+        "RT STRUCTURE SET" => RT_STRUCTURE_SET,
+        "RT PLAN" => RT_PLAN,
+        "RT TREAT RECORD" => RT_TREAT_RECORD,
+        _ => &[],
+    }
+}
+
+const DATE_TIME_1: &[RecordKey] = &[
+    key(tags::CONTENT_DATE, b"DA", 8, true),
+    key(tags::CONTENT_TIME, b"TM", 16, true),
+];
+const SR_DOCUMENT: &[RecordKey] = &[
+    key(tags::CONTENT_DATE, b"DA", 8, true),
+    key(tags::CONTENT_TIME, b"TM", 16, true),
+    key(tags::COMPLETION_FLAG, b"CS", 16, true),
+    key(tags::VERIFICATION_FLAG, b"CS", 16, true),
+];
+const ENCAP_DOC: &[RecordKey] = &[
+    key(tags::CONTENT_DATE, b"DA", 8, false),
+    key(tags::CONTENT_TIME, b"TM", 16, false),
+    key(tags::DOCUMENT_TITLE, b"ST", 1024, false),
+    key(tags::MIME_TYPE_OF_ENCAPSULATED_DOCUMENT, b"LO", 64, true),
+];
+const PRESENTATION: &[RecordKey] = &[
+    key(tags::CONTENT_LABEL, b"CS", 16, true),
+    key(tags::CONTENT_DESCRIPTION, b"LO", 64, false),
+    key(tags::PRESENTATION_CREATION_DATE, b"DA", 8, true),
+    key(tags::PRESENTATION_CREATION_TIME, b"TM", 16, true),
+    key(tags::CONTENT_CREATOR_NAME, b"PN", 64, false),
+];
+const RT_DOSE: &[RecordKey] = &[key(tags::DOSE_SUMMATION_TYPE, b"CS", 16, true)];
+const RT_STRUCTURE_SET: &[RecordKey] = &[
+    key(tags::STRUCTURE_SET_LABEL, b"SH", 16, true),
+    key(tags::STRUCTURE_SET_DATE, b"DA", 8, false),
+    key(tags::STRUCTURE_SET_TIME, b"TM", 16, false),
+];
+const RT_PLAN: &[RecordKey] = &[
+    key(tags::RT_PLAN_LABEL, b"SH", 16, true),
+    key(tags::RT_PLAN_DATE, b"DA", 8, false),
+    key(tags::RT_PLAN_TIME, b"TM", 16, false),
+];
+const RT_TREAT_RECORD: &[RecordKey] = &[
+    key(tags::TREATMENT_DATE, b"DA", 8, false),
+    key(tags::TREATMENT_TIME, b"TM", 16, false),
+];
+
+/// Whether a record type carries Concept Name Code Sequence (0040,A043), and must give it a
+/// value (PS3.3 F.5.21, F.5.22, F.5.27).
+pub fn concept_name_key(record_type: &str) -> Option<bool> {
+    match record_type {
+        "SR DOCUMENT" | "KEY OBJECT DOC" => Some(true),
+        "ENCAP DOC" => Some(false),
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod tests {

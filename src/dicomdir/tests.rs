@@ -15,6 +15,7 @@ fn instance(path: &[&str], class: &str, uid: &str, number: i32) -> DirInstance {
         sop_instance_uid: uid.into(),
         transfer_syntax_uid: EXPLICIT.into(),
         instance_number: Some(number),
+        document: None,
     }
 }
 

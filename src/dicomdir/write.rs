@@ -17,6 +17,8 @@ pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.1365832024486703165464069438262
 pub const IMPLEMENTATION_VERSION_NAME: &str = "DICOMPACK_0_1";
 
 use crate::dicom::syntax::EXPLICIT_VR_LITTLE_ENDIAN as EXPLICIT_VR_LE;
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
 const PREAMBLE_LEN: usize = 128;
 /// Size of the three link elements at the start of every record: (0004,1400) UL, (0004,1410) US,
 /// (0004,1420) UL.
@@ -364,8 +366,71 @@ fn instance_body(record_type_value: &str, i: &super::DirInstance) -> Vec<u8> {
     b.extend(element(0x0004, 0x1510, b"UI", &uid(&i.sop_class_uid)));
     b.extend(element(0x0004, 0x1511, b"UI", &uid(&i.sop_instance_uid)));
     b.extend(element(0x0004, 0x1512, b"UI", &uid(&i.transfer_syntax_uid)));
-    b.extend(element(0x0020, 0x0013, b"IS", &integer(i.instance_number)));
+    // The rest in ascending tag order, as a data set must be.
+    let mut rest: Vec<(Tag, Vec<u8>)> = vec![(
+        tags::INSTANCE_NUMBER,
+        element(0x0020, 0x0013, b"IS", &integer(i.instance_number)),
+    )];
+    if let Some(d) = i.document.as_deref() {
+        rest.extend(document_keys(record_type_value, d));
+    }
+    rest.sort_by_key(|(t, _)| *t);
+    for (_, e) in rest {
+        b.extend(e);
+    }
     b
+}
+
+/// The keys of a non-image record (PS3.3 F.5) from what the object gave: its text keys (a
+/// Type 2 one present even when empty; a Type 1 one the object lacks is left out rather than
+/// made up), Verification DateTime for a verified SR, and Concept Name Code Sequence.
+fn document_keys(record_type_value: &str, d: &crate::scan::DocumentKeys) -> Vec<(Tag, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut texts = Vec::new();
+    for k in super::record_keys(record_type_value) {
+        let value = d.value(k.tag);
+        if value.is_empty() && k.required {
+            continue;
+        }
+        texts.push(value);
+        let bytes = match k.vr {
+            b"DA" => date(value),
+            b"TM" => time(value),
+            b"PN" => person_name(value),
+            _ => one(value, k.max),
+        };
+        out.push((k.tag, element(k.tag.group(), k.tag.element(), k.vr, &bytes)));
+    }
+    if record_type_value == "SR DOCUMENT" && !d.verification_datetime.is_empty() {
+        out.push((
+            tags::VERIFICATION_DATE_TIME,
+            element(0x0040, 0xA030, b"DT", &one(&d.verification_datetime, 26)),
+        ));
+    }
+    if let Some(required) = super::concept_name_key(record_type_value) {
+        let mut seq = Vec::new();
+        if let Some(c) = &d.concept_name {
+            texts.push(&c.meaning);
+            let mut item = element(0x0008, 0x0100, b"SH", &one(&c.value, 16));
+            item.extend(element(0x0008, 0x0102, b"SH", &one(&c.scheme, 16)));
+            item.extend(element(0x0008, 0x0104, b"LO", &one(&c.meaning, 64)));
+            put_tag(&mut seq, 0xFFFE, 0xE000);
+            // An item of three short text values: far below 4 GiB.
+            seq.extend_from_slice(&(item.len() as u32).to_le_bytes());
+            seq.extend(item);
+        }
+        if !seq.is_empty() || !required {
+            out.push((
+                tags::CONCEPT_NAME_CODE_SEQUENCE,
+                element(0x0040, 0xA043, b"SQ", &seq),
+            ));
+        }
+    }
+    let charset = charset(&texts);
+    if !charset.is_empty() {
+        out.push((tags::SPECIFIC_CHARACTER_SET, charset));
+    }
+    out
 }
 
 fn file_meta(instance_uid: &str) -> Vec<u8> {

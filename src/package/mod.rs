@@ -798,6 +798,7 @@ fn file_set(
                         sop_instance_uid: o.attrs.sop_instance_uid.clone(),
                         transfer_syntax_uid: o.transfer_syntax_uid.clone(),
                         instance_number,
+                        document: o.attrs.document.clone(),
                     });
                 }
                 if !instances.is_empty() {

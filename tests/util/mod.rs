@@ -364,6 +364,8 @@ pub fn truncate(s: &str, n: usize) -> String {
 pub enum Need {
     /// dcmdump, dcmftest, dcmmkdir and the converters the render comparison uses.
     Dcmtk,
+    /// dicom3tools' dciodvfy, David Clunie's validator.
+    Dicom3tools,
     /// python3 with pydicom 3.
     Pydicom,
     /// python3 with pydicom 3, numpy, pylibjpeg and its openjpeg plugin (the reference renderer).
@@ -406,6 +408,10 @@ fn check_need(need: Need) -> Result<(), String> {
                 format!("DCMTK ({}) not found: apt-get install dcmtk", missing.join(", ")),
             )
         }
+        Need::Dicom3tools => ok(
+            Command::new("dciodvfy").output().is_ok(),
+            "dicom3tools (dciodvfy) not found: apt-get install dicom3tools".to_string(),
+        ),
         Need::Pydicom => ok(
             python_runs(
                 "import sys, pydicom; sys.exit(0 if pydicom.__version__.startswith('3.') else 1)",
