@@ -358,14 +358,9 @@ fn our_dicomdir_is_accepted_by_dcmtk_and_pydicom() {
         let ids = dcmdump_values(&dump, "(0004,1500)");
         assert_eq!(ids, want.iter().map(|w| w.0.join("\\")).collect::<Vec<_>>());
     }
-    if Command::new("dciodvfy").output().is_ok() {
-        let o = Command::new("dciodvfy").arg(&path).output().unwrap();
-        let out = text(&o);
-        let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("Error")).collect();
-        assert!(errors.is_empty(), "dciodvfy:\n{out}");
-    } else {
-        eprintln!("note: dciodvfy (dicom3tools) is not installed; skipping that check");
-    }
+    // dciodvfy judges the DICOMDIR of a whole package, where record keys the sources lack are
+    // told from ours: `dicomdir_validator`. (Here the file-set is made by hand, without the keys
+    // `pack` fills or takes from the objects.)
     if interop(
         "our_dicomdir_is_accepted_by_dcmtk_and_pydicom: pydicom",
         &[Need::Pydicom],
