@@ -6,25 +6,27 @@ use crate::util::*;
 
 use std::collections::BTreeMap;
 
+/// Packs the sample disc with `options`; returns the package's files and its manifest.
+fn pack(case: &str, options: &[&str]) -> (BTreeMap<String, Vec<u8>>, serde_json::Value) {
+    let dir = scratch(case);
+    let out = dir.join("out.zip");
+    let disc = sample_disc();
+    let mut args = vec!["pack", disc.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    args.extend_from_slice(options);
+    let run = dicompack(&args, &dir);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let files: BTreeMap<String, Vec<u8>> = read_zip(&out).into_iter().collect();
+    let manifest = serde_json::from_slice(&files["MANIFEST.JSN"]).unwrap();
+    (files, manifest)
+}
+
 #[test]
 fn each_series_names_its_preview_and_its_page() {
     for thumbnails in ["series", "all"] {
-        let dir = scratch(&format!("manifest-visuals-{thumbnails}"));
-        let out = dir.join("out.zip");
-        let run = dicompack(
-            &[
-                "pack",
-                sample_disc().to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-                "--thumbnails",
-                thumbnails,
-            ],
-            &dir,
+        let (files, manifest) = pack(
+            &format!("manifest-visuals-{thumbnails}"),
+            &["--thumbnails", thumbnails],
         );
-        assert_eq!(run.code, Some(0), "{}", run.describe());
-        let files: BTreeMap<String, Vec<u8>> = read_zip(&out).into_iter().collect();
-        let manifest: serde_json::Value = serde_json::from_slice(&files["MANIFEST.JSN"]).unwrap();
         let mut seen = 0;
         for p in manifest["patients"].as_array().unwrap() {
             for st in p["studies"].as_array().unwrap() {
@@ -57,21 +59,7 @@ fn each_series_names_its_preview_and_its_page() {
         assert!(seen > 1, "no series in the manifest");
     }
     // Without pages there is nothing to name.
-    let dir = scratch("manifest-visuals-none");
-    let out = dir.join("out.zip");
-    let run = dicompack(
-        &[
-            "pack",
-            sample_disc().to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--no-thumbnails",
-        ],
-        &dir,
-    );
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    let files: BTreeMap<String, Vec<u8>> = read_zip(&out).into_iter().collect();
-    let manifest: serde_json::Value = serde_json::from_slice(&files["MANIFEST.JSN"]).unwrap();
+    let (_, manifest) = pack("manifest-visuals-none", &["--no-thumbnails"]);
     let text = manifest.to_string();
     assert!(!text.contains("\"visual\""), "{text}");
 }

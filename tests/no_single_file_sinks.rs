@@ -14,18 +14,29 @@ fn headerless(file: &Path) -> Vec<u8> {
     data[start..].to_vec()
 }
 
+/// Where the first explicit-VR little-endian element `tag` with VR `vr` starts.
+fn find(data: &[u8], tag: (u16, u16), vr: &[u8; 2]) -> usize {
+    let mut want = Vec::new();
+    want.extend_from_slice(&tag.0.to_le_bytes());
+    want.extend_from_slice(&tag.1.to_le_bytes());
+    want.extend_from_slice(vr);
+    data.windows(6)
+        .position(|w| w == want.as_slice())
+        .unwrap_or_else(|| panic!("no {tag:04X?} {} element", String::from_utf8_lossy(vr)))
+}
+
 /// Gives the first explicit-VR little-endian element `from` (with VR `vr`) the tag `to`.
 fn retag(data: &mut [u8], from: (u16, u16), to: (u16, u16), vr: &[u8; 2]) {
-    let mut want = Vec::new();
-    want.extend_from_slice(&from.0.to_le_bytes());
-    want.extend_from_slice(&from.1.to_le_bytes());
-    want.extend_from_slice(vr);
-    let at = data
-        .windows(6)
-        .position(|w| w == want.as_slice())
-        .unwrap_or_else(|| panic!("no {from:04X?} {} element", String::from_utf8_lossy(vr)));
+    let at = find(data, from, vr);
     data[at..at + 2].copy_from_slice(&to.0.to_le_bytes());
     data[at + 2..at + 4].copy_from_slice(&to.1.to_le_bytes());
+}
+
+/// Takes out the first explicit-VR little-endian element `tag` (short form, with VR `vr`).
+fn remove(data: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2]) {
+    let at = find(data, tag, vr);
+    let len = u16::from_le_bytes([data[at + 6], data[at + 7]]) as usize;
+    data.drain(at..at + 8 + len);
 }
 
 /// Packs the sample disc with `extra` added as `name`; returns the pack JSON after checking
@@ -92,20 +103,6 @@ fn a_file_that_names_no_series_costs_that_file_only() {
     retag(&mut ds, (0x0020, 0x000E), (0x0020, 0x000F), b"UI");
     let doc = pack_with("no-series", "NOSERIES", &ds);
     assert_eq!(skipped_code(&doc, "NOSERIES"), "no_study_or_series");
-}
-
-/// Takes out the first explicit-VR little-endian element `tag` (short form, with VR `vr`).
-fn remove(data: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2]) {
-    let mut want = Vec::new();
-    want.extend_from_slice(&tag.0.to_le_bytes());
-    want.extend_from_slice(&tag.1.to_le_bytes());
-    want.extend_from_slice(vr);
-    let at = data
-        .windows(6)
-        .position(|w| w == want.as_slice())
-        .unwrap_or_else(|| panic!("no {tag:04X?} element"));
-    let len = u16::from_le_bytes([data[at + 6], data[at + 7]]) as usize;
-    data.drain(at..at + 8 + len);
 }
 
 /// A file without Study ID, Series Number, Instance Number and Modality (Type 1 keys of the
