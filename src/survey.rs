@@ -212,10 +212,13 @@ fn cross_check(
         directory_files: directories.iter().map(|d| folded(&d.source)).collect(),
         roots: roots.iter().map(|r| folded(r)).collect(),
         referenced: BTreeSet::new(),
+        reported_missing: BTreeSet::new(),
         primary_roots: Vec::new(),
         missing_by_series: BTreeMap::new(),
     };
-    for d in directories {
+    let (primary, secondary): (Vec<&Instance>, Vec<&Instance>) =
+        directories.iter().partition(|d| is_primary(d));
+    for d in primary.into_iter().chain(secondary) {
         check.directory(d, s);
     }
     for i in instances {
@@ -243,9 +246,19 @@ struct CrossCheck<'a> {
     /// The inputs: no reading of a reference climbs above the one a directory file is in.
     roots: Vec<Vec<String>>,
     referenced: BTreeSet<Vec<String>>,
+    /// Every reading of each reference already reported missing.
+    reported_missing: BTreeSet<Vec<String>>,
     /// Folders that hold a DICOMDIR: every file below should be listed.
     primary_roots: Vec<Vec<String>>,
     missing_by_series: BTreeMap<String, usize>,
+}
+
+/// A file named DICOMDIR (in any case, with any ISO 9660 suffix) is a table of contents; other
+/// directory files are hints.
+fn is_primary(d: &Instance) -> bool {
+    d.source
+        .file_name()
+        .is_some_and(|n| fold(&n.to_string_lossy()) == "DICOMDIR")
 }
 
 /// What one reference of a directory file turned out to be.
@@ -272,10 +285,7 @@ fn reference_components(values: &[String]) -> Option<Vec<String>> {
 
 impl<'a> CrossCheck<'a> {
     fn directory(&mut self, d: &Instance, s: &mut Survey) {
-        let is_primary = d
-            .source
-            .file_name()
-            .is_some_and(|n| fold(&n.to_string_lossy()) == "DICOMDIR");
+        let is_primary = is_primary(d);
         let base = d.source.parent().unwrap_or(Path::new(""));
         let bytes = match read_limited(&d.source) {
             Ok(b) => b,
@@ -308,11 +318,11 @@ impl<'a> CrossCheck<'a> {
         }
     }
 
-    /// Reads `parts` against `base` and each folder above it, as far up as the outermost
-    /// input that holds `base`, nearest first. Prefers a file holding the SOP Instance the
-    /// record names, then the nearest file, then a directory file, then a file already left
-    /// out with its own reason.
-    fn resolve(&self, base: &[String], parts: &[String], sop_instance: Option<&str>) -> Found<'a> {
+    /// The keys `parts` may stand for: read against `base` and each folder above it, as far
+    /// up as the outermost input that holds `base`, nearest first. [`CrossCheck::resolve`]
+    /// prefers a file holding the SOP Instance the record names, then the nearest file, then a
+    /// directory file, then a file already left out with its own reason.
+    fn readings(&self, base: &[String], parts: &[String]) -> Vec<Vec<String>> {
         let floor = self
             .roots
             .iter()
@@ -321,15 +331,22 @@ impl<'a> CrossCheck<'a> {
             .min()
             .unwrap_or(base.len());
         let folded_parts: Vec<String> = parts.iter().map(|c| fold(c)).collect();
-        let readings = (floor..=base.len()).rev().map(|depth| {
-            let mut key: Vec<String> = base.iter().take(depth).cloned().collect();
-            key.extend(folded_parts.iter().cloned());
-            key
-        });
+        (floor..=base.len())
+            .rev()
+            .map(|depth| {
+                let mut key: Vec<String> = base.iter().take(depth).cloned().collect();
+                key.extend(folded_parts.iter().cloned());
+                key
+            })
+            .collect()
+    }
+
+    /// What the first fitting reading (see [`CrossCheck::readings`]) finds.
+    fn resolve(&self, readings: &[Vec<String>], sop_instance: Option<&str>) -> Found<'a> {
         let mut nearest: Option<Found<'a>> = None;
         let mut directory_file = None;
         let mut unusable = None;
-        for key in readings {
+        for key in readings.iter().cloned() {
             if let Some(&inst) = self.by_path.get(&key) {
                 if sop_instance.is_none_or(|uid| uid == inst.object.attrs.sop_instance_uid) {
                     return Found::Instance(inst, key);
@@ -367,7 +384,8 @@ impl<'a> CrossCheck<'a> {
             return;
         };
         let shown = base.join(parts.join("/"));
-        match self.resolve(&folded(base), &parts, rec.sop_instance_uid.as_deref()) {
+        let readings = self.readings(&folded(base), &parts);
+        match self.resolve(&readings, rec.sop_instance_uid.as_deref()) {
             Found::Instance(inst, key) => {
                 self.referenced.insert(key);
                 if let Some(uid) = &rec.sop_instance_uid
@@ -394,7 +412,11 @@ impl<'a> CrossCheck<'a> {
                     shown.display()
                 ));
             }
+            // A file several directory files list (Philips: two DICOMDIRs and two DIRFILEs) is
+            // reported once: primaries are read first, so a DICOMDIR's gap is the one kept.
+            Found::Nothing if readings.iter().any(|r| self.reported_missing.contains(r)) => {}
             Found::Nothing if is_primary => {
+                self.reported_missing.extend(readings);
                 if let Some(series) = &rec.series_instance_uid {
                     *self.missing_by_series.entry(series.clone()).or_default() += 1;
                 }
@@ -403,11 +425,14 @@ impl<'a> CrossCheck<'a> {
                     reason: Reason::MissingFromDisc,
                 });
             }
-            Found::Nothing => s.warnings.push(format!(
-                "{}: listed in {} but missing",
-                shown.display(),
-                d.source.display()
-            )),
+            Found::Nothing => {
+                self.reported_missing.extend(readings);
+                s.warnings.push(format!(
+                    "{}: listed in {} but missing (looked for from that folder up)",
+                    shown.display(),
+                    d.source.display()
+                ));
+            }
         }
     }
 }

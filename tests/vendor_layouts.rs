@@ -781,3 +781,42 @@ fn readings_stop_at_the_input() {
     );
     assert!(missing[0].contains("OTHER"), "{missing:?}");
 }
+
+#[test]
+fn a_file_really_missing_from_a_philips_disc_is_reported_once() {
+    // The readings must not hide a real gap: with one image gone, the two DICOMDIRs and the
+    // two DIRFILEs that list it give one `missing_from_disc`, and the package says incomplete.
+    let imgs = images();
+    let disc = Disc::new("layout-philips-gap");
+    philips(&disc, &imgs);
+    let gone = imgs
+        .iter()
+        .find(|i| i.obj.attrs.series.modality == "CT")
+        .unwrap();
+    let rel = format!("DICOM/{}/{}/{}", st(gone), se(gone), im(gone));
+    fs::remove_file(disc.root.join(&rel)).unwrap();
+
+    let p = pack("layout-philips-gap-pack", &[&disc.root], &[]);
+    let out = p.run.json();
+    assert_eq!(p.run.code, Some(3), "{}", p.run.describe());
+    let skipped = out["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "one gap, reported once: {skipped:#?}");
+    assert_eq!(skipped[0]["code"], "missing_from_disc");
+    assert!(
+        skipped[0]["path"].as_str().unwrap().ends_with(&rel),
+        "{skipped:#?}"
+    );
+    let warned = out["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|w| w.contains("missing"))
+        .count();
+    assert_eq!(
+        warned, 0,
+        "the DIRFILEs add no second report: {}",
+        out["warnings"]
+    );
+    assert_eq!(manifest_instances(&p.manifest).len(), DISC_INSTANCES - 1);
+}
