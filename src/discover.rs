@@ -21,6 +21,9 @@ pub struct Discovery {
     pub ignored: Vec<(PathBuf, NotOpened)>,
     /// Paths that could not be walked: their content is unknown.
     pub unreadable: Vec<(PathBuf, Unwalkable)>,
+    /// The folders walked, spelled as the candidates' paths begin (a DICOMDIR input stands for
+    /// its folder): the bounds a directory file's references may be resolved within.
+    pub roots: Vec<PathBuf>,
 }
 
 /// What kind of thing a link is that is not followed.
@@ -122,6 +125,7 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, InputError> {
     for (shown, canonical) in &roots {
         walk_root(shown, canonical, &canonical_roots, &mut seen, &mut found);
     }
+    found.roots = roots.into_iter().map(|(shown, _)| shown).collect();
     found.candidates.sort();
     found.ignored.sort_by(|a, b| a.0.cmp(&b.0));
     found.unreadable.sort_by(|a, b| a.0.cmp(&b.0));

@@ -82,7 +82,7 @@ pub fn survey(
         }
     }
     hash_namesakes(&mut instances, &mut s.skipped);
-    let missing_by_series = cross_check(&directories, &instances, &mut s);
+    let missing_by_series = cross_check(&directories, &instances, &found.roots, &mut s);
     for d in &directories {
         s.ignored.push(Unused {
             path: d.source.clone(),
@@ -183,10 +183,19 @@ fn folded(path: &Path) -> Vec<String> {
 /// the same object); what is there should be listed. A file named DICOMDIR is the disc's
 /// table of contents and a missing file it lists is lost data; other directory files (such
 /// as Philips' DIRFILE) are hints, and their gaps are warnings.
+///
+/// Vendors do not agree on what a Referenced File ID is relative to (testdata/LAYOUTS.md):
+/// Philips' per-folder DIRFILEs name files from `DICOM/`, a DICOMDIR copied into `DICOM/`
+/// still names them from the disc's root. So each reference is read against the directory
+/// file's own folder and then every folder above it up to the input it was found in; it is
+/// "missing" only when no reading finds a file. References are looked up among the files
+/// discover found inside the inputs, never opened: a reference cannot bring in a file from
+/// outside, and one that tries (`..`, absolute, a drive) is refused with a warning.
 /// Returns, per Series Instance UID, how many files the DICOMDIR lists that are not usable.
 fn cross_check(
     directories: &[Instance],
     instances: &[Instance],
+    roots: &[PathBuf],
     s: &mut Survey,
 ) -> BTreeMap<String, usize> {
     if directories.is_empty() {
@@ -200,11 +209,16 @@ fn cross_check(
             .chain(s.ignored.iter())
             .map(|u| folded(&u.path))
             .collect(),
+        directory_files: directories.iter().map(|d| folded(&d.source)).collect(),
+        roots: roots.iter().map(|r| folded(r)).collect(),
         referenced: BTreeSet::new(),
+        reported_missing: BTreeSet::new(),
         primary_roots: Vec::new(),
         missing_by_series: BTreeMap::new(),
     };
-    for d in directories {
+    let (primary, secondary): (Vec<&Instance>, Vec<&Instance>) =
+        directories.iter().partition(|d| is_primary(d));
+    for d in primary.into_iter().chain(secondary) {
         check.directory(d, s);
     }
     for i in instances {
@@ -226,18 +240,52 @@ struct CrossCheck<'a> {
     by_path: BTreeMap<Vec<String>, &'a Instance>,
     /// Files already skipped or ignored, with their own reason.
     unusable: BTreeSet<Vec<String>>,
+    /// Directory files themselves: a DICOMDIR may list a secondary one (a DIRFILE), which is
+    /// not an image and not missing.
+    directory_files: BTreeSet<Vec<String>>,
+    /// The inputs: no reading of a reference climbs above the one a directory file is in.
+    roots: Vec<Vec<String>>,
     referenced: BTreeSet<Vec<String>>,
+    /// Every reading of each reference already reported missing.
+    reported_missing: BTreeSet<Vec<String>>,
     /// Folders that hold a DICOMDIR: every file below should be listed.
     primary_roots: Vec<Vec<String>>,
     missing_by_series: BTreeMap<String, usize>,
 }
 
-impl CrossCheck<'_> {
+/// A file named DICOMDIR (in any case, with any ISO 9660 suffix) is a table of contents; other
+/// directory files are hints.
+fn is_primary(d: &Instance) -> bool {
+    d.source
+        .file_name()
+        .is_some_and(|n| fold(&n.to_string_lossy()) == "DICOMDIR")
+}
+
+/// What one reference of a directory file turned out to be.
+enum Found<'a> {
+    Instance(&'a Instance, Vec<String>),
+    DirectoryFile(Vec<String>),
+    Unusable(Vec<String>),
+    Nothing,
+}
+
+/// A Referenced File ID as path components: the reader splits at `\`, the standard
+/// separator; some burners write `/`, so each value is split again there. `None` when a
+/// component could lead out of the folder it is read from: `.`/`..`, empty (a leading
+/// separator makes the path absolute), a drive or stream colon, a NUL.
+fn reference_components(values: &[String]) -> Option<Vec<String>> {
+    let parts: Vec<String> = values
+        .iter()
+        .flat_map(|v| v.split('/'))
+        .map(str::to_string)
+        .collect();
+    let bad = |c: &String| c.is_empty() || c == "." || c == ".." || c.contains([':', '\0']);
+    (!parts.is_empty() && !parts.iter().any(bad)).then_some(parts)
+}
+
+impl<'a> CrossCheck<'a> {
     fn directory(&mut self, d: &Instance, s: &mut Survey) {
-        let is_primary = d
-            .source
-            .file_name()
-            .is_some_and(|n| fold(&n.to_string_lossy()) == "DICOMDIR");
+        let is_primary = is_primary(d);
         let base = d.source.parent().unwrap_or(Path::new(""));
         let bytes = match read_limited(&d.source) {
             Ok(b) => b,
@@ -270,6 +318,54 @@ impl CrossCheck<'_> {
         }
     }
 
+    /// The keys `parts` may stand for: read against `base` and each folder above it, as far
+    /// up as the outermost input that holds `base`, nearest first. [`CrossCheck::resolve`]
+    /// prefers a file holding the SOP Instance the record names, then the nearest file, then a
+    /// directory file, then a file already left out with its own reason.
+    fn readings(&self, base: &[String], parts: &[String]) -> Vec<Vec<String>> {
+        let floor = self
+            .roots
+            .iter()
+            .filter(|r| base.starts_with(r))
+            .map(Vec::len)
+            .min()
+            .unwrap_or(base.len());
+        let folded_parts: Vec<String> = parts.iter().map(|c| fold(c)).collect();
+        (floor..=base.len())
+            .rev()
+            .map(|depth| {
+                let mut key: Vec<String> = base.iter().take(depth).cloned().collect();
+                key.extend(folded_parts.iter().cloned());
+                key
+            })
+            .collect()
+    }
+
+    /// What the first fitting reading (see [`CrossCheck::readings`]) finds.
+    fn resolve(&self, readings: &[Vec<String>], sop_instance: Option<&str>) -> Found<'a> {
+        let mut nearest: Option<Found<'a>> = None;
+        let mut directory_file = None;
+        let mut unusable = None;
+        for key in readings.iter().cloned() {
+            if let Some(&inst) = self.by_path.get(&key) {
+                if sop_instance.is_none_or(|uid| uid == inst.object.attrs.sop_instance_uid) {
+                    return Found::Instance(inst, key);
+                }
+                if nearest.is_none() {
+                    nearest = Some(Found::Instance(inst, key));
+                }
+            } else if self.directory_files.contains(&key) {
+                directory_file.get_or_insert(key);
+            } else if self.unusable.contains(&key) {
+                unusable.get_or_insert(key);
+            }
+        }
+        nearest
+            .or(directory_file.map(Found::DirectoryFile))
+            .or(unusable.map(Found::Unusable))
+            .unwrap_or(Found::Nothing)
+    }
+
     fn record(
         &mut self,
         d: &Instance,
@@ -279,23 +375,19 @@ impl CrossCheck<'_> {
         components: &[String],
         s: &mut Survey,
     ) {
-        if components
-            .iter()
-            .any(|c| c.is_empty() || c == "." || c == ".." || c.contains(['/', '\\', ':']))
-        {
+        let Some(parts) = reference_components(components) else {
             s.warnings.push(format!(
                 "{}: lists {:?}, a path leading outside the disc; not followed",
                 d.source.display(),
                 components.join("\\")
             ));
             return;
-        }
-        let mut key = folded(base);
-        key.extend(components.iter().map(|c| fold(c)));
-        self.referenced.insert(key.clone());
-        let shown = base.join(components.join("/"));
-        match self.by_path.get(&key) {
-            Some(inst) => {
+        };
+        let shown = base.join(parts.join("/"));
+        let readings = self.readings(&folded(base), &parts);
+        match self.resolve(&readings, rec.sop_instance_uid.as_deref()) {
+            Found::Instance(inst, key) => {
+                self.referenced.insert(key);
                 if let Some(uid) = &rec.sop_instance_uid
                     && *uid != inst.object.attrs.sop_instance_uid
                 {
@@ -306,28 +398,41 @@ impl CrossCheck<'_> {
                     ));
                 }
             }
-            None if is_primary || self.unusable.contains(&key) => {
+            Found::DirectoryFile(key) => {
+                self.referenced.insert(key);
+            }
+            Found::Unusable(key) => {
+                self.referenced.insert(key);
                 if let Some(series) = &rec.series_instance_uid {
                     *self.missing_by_series.entry(series.clone()).or_default() += 1;
                 }
-                if self.unusable.contains(&key) {
-                    // Already reported with its own reason; say that the DICOMDIR expected it.
-                    s.warnings.push(format!(
-                        "{}: listed in the DICOMDIR as an image, but not usable (see above)",
-                        shown.display()
-                    ));
-                } else {
-                    s.skipped.push(Unused {
-                        path: shown,
-                        reason: Reason::MissingFromDisc,
-                    });
-                }
+                // Already reported with its own reason; say that the DICOMDIR expected it.
+                s.warnings.push(format!(
+                    "{}: listed in the DICOMDIR as an image, but not usable (see above)",
+                    shown.display()
+                ));
             }
-            None => s.warnings.push(format!(
-                "{}: listed in {} but missing",
-                shown.display(),
-                d.source.display()
-            )),
+            // A file several directory files list (Philips: two DICOMDIRs and two DIRFILEs) is
+            // reported once: primaries are read first, so a DICOMDIR's gap is the one kept.
+            Found::Nothing if readings.iter().any(|r| self.reported_missing.contains(r)) => {}
+            Found::Nothing if is_primary => {
+                self.reported_missing.extend(readings);
+                if let Some(series) = &rec.series_instance_uid {
+                    *self.missing_by_series.entry(series.clone()).or_default() += 1;
+                }
+                s.skipped.push(Unused {
+                    path: shown,
+                    reason: Reason::MissingFromDisc,
+                });
+            }
+            Found::Nothing => {
+                self.reported_missing.extend(readings);
+                s.warnings.push(format!(
+                    "{}: listed in {} but missing (looked for from that folder up)",
+                    shown.display(),
+                    d.source.display()
+                ));
+            }
         }
     }
 }
@@ -338,4 +443,41 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
         .take(512 * 1024 * 1024)
         .read_to_end(&mut buf)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(values: &[&str]) -> Option<Vec<String>> {
+        let v: Vec<String> = values.iter().map(|s| s.to_string()).collect();
+        reference_components(&v)
+    }
+
+    #[test]
+    fn reference_components_split_at_slashes_and_refuse_escapes() {
+        assert_eq!(
+            parts(&["DICOM", "ST1/SE1", "IM1;1"]),
+            Some(vec![
+                "DICOM".into(),
+                "ST1".into(),
+                "SE1".into(),
+                "IM1;1".into()
+            ])
+        );
+        for escape in [
+            &["..", "X"][..],
+            &["DICOM/../../X"],
+            &["", "X"],
+            &["/tmp/X"],
+            &["C:", "X"],
+            &["DICOM", "X:stream"],
+            &["DICOM", "", "X"],
+            &["DICOM", "."],
+            &["A\0B"],
+            &[],
+        ] {
+            assert_eq!(parts(escape), None, "{escape:?}");
+        }
+    }
 }

@@ -28,3 +28,4 @@ mod render_compare;
 mod render_smoke;
 mod render_timing;
 mod scale_memory;
+mod vendor_layouts;
