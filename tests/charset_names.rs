@@ -16,11 +16,8 @@ for f in sorted(glob.glob(os.path.join(d, "*.dcm"))):
 print(json.dumps(out))
 "#;
 
-#[test]
-fn scan_json_shows_the_names_pydicom_decodes() {
-    if !interop("charset names vs pydicom", &[Need::Pydicom]) {
-        return;
-    }
+/// pydicom's charset files and the patient name pydicom decodes from each.
+fn pydicom_names() -> std::collections::BTreeMap<String, String> {
     let out = Command::new("python3").args(["-c", PY]).output().unwrap();
     assert!(
         out.status.success(),
@@ -34,6 +31,15 @@ fn scan_json_shows_the_names_pydicom_decodes() {
         "pydicom found {} charset files",
         names.len()
     );
+    names
+}
+
+#[test]
+fn scan_json_shows_the_names_pydicom_decodes() {
+    if !interop("charset names vs pydicom", &[Need::Pydicom]) {
+        return;
+    }
+    let names = pydicom_names();
     let mut wrong = Vec::new();
     for (file, expected) in &names {
         let run = dicompack(&["scan", "--json", file], &repo());
@@ -44,4 +50,45 @@ fn scan_json_shows_the_names_pydicom_decodes() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// One package of all the charset files: MANIFEST.JSN and INDEX.HTM name each patient as
+/// pydicom does, and the DICOMDIR (decoded text written as ISO_IR 192, UTF-8) reads back the
+/// same names in DCMTK's dcmdump.
+#[test]
+fn package_manifest_pages_and_dicomdir_show_the_names_pydicom_decodes() {
+    if !interop(
+        "charset names in a package vs pydicom and dcmdump",
+        &[Need::Pydicom, Need::Dcmtk],
+    ) {
+        return;
+    }
+    let names = pydicom_names();
+    let inputs: Vec<&std::path::Path> = names.keys().map(std::path::Path::new).collect();
+    let p = pack("charset-names", &inputs, &["--allow-multiple-patients"]);
+    let in_manifest: Vec<String> = p.manifest["patients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|pt| pt["names"].as_array().unwrap().iter())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let index = std::fs::read_to_string(p.tree.join("INDEX.HTM")).unwrap();
+    let dump = run_tool("dcmdump", &["+U8", "DICOMDIR"], &p.tree);
+    assert_eq!(dump.code, Some(0), "{}", dump.stderr);
+    for (file, name) in &names {
+        assert!(
+            in_manifest.contains(name),
+            "{file}: {name:?} not in MANIFEST.JSN {in_manifest:?}"
+        );
+        assert!(
+            index.contains(name.as_str()),
+            "{file}: {name:?} not in INDEX.HTM"
+        );
+        assert!(
+            dump.stdout.contains(&format!("PN [{name}]")),
+            "{file}: {name:?} not in the DICOMDIR"
+        );
+    }
+    assert!(dump.stdout.contains("(0008,0005) CS [ISO_IR 192]"));
 }
