@@ -528,7 +528,7 @@ fn read_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
     check_transfer_syntax(&start.ts)?;
     let syntax = TransferSyntax::of(&start.ts);
     let mut warnings = Vec::new();
-    let (obj, layout) = if syntax.deflated {
+    let (obj, layout, raw) = if syntax.deflated {
         // Deflated data cannot be walked in place: read it all (bounded), inflate (bounded).
         stream.fill(&mut head, HEAD_MAX.min(len as usize))?;
         if (head.len() as u64) < len {
@@ -548,7 +548,7 @@ fn read_source<S: Source>(source: S, len: u64) -> Result<Content, ScanError> {
             &mut warnings,
         )?
     };
-    Ok(content(stream, start, obj, layout, warnings, len))
+    Ok(content(stream, start, obj, layout, raw, warnings, len))
 }
 
 /// What the first bytes said: the format, the transfer syntax, the File Meta's identity.
@@ -569,7 +569,7 @@ fn read_in_place<S: Source>(
     encoding: Encoding,
     len: u64,
     warnings: &mut Vec<String>,
-) -> Result<(InMemDicomObject, Layout), ScanError> {
+) -> Result<(InMemDicomObject, Layout, RawText), ScanError> {
     let dataset_start = start.dataset_start;
     let walked = match walk_with_room(stream, head, dataset_start, encoding, len) {
         Ok(walked) => walked,
@@ -595,6 +595,7 @@ fn read_in_place<S: Source>(
         _ => head.len(),
     };
     let header = head.get(dataset_start..header_end).unwrap_or_default();
+    let raw = raw_text(header, encoding);
     let obj = if walked.unparseable.is_empty() {
         read_dataset(header, encoding)?
     } else {
@@ -622,7 +623,7 @@ fn read_in_place<S: Source>(
     if let Some(check) = check {
         check.finish()?;
     }
-    Ok((obj, layout))
+    Ok((obj, layout, raw))
 }
 
 /// The object, or the directory, that a read stream holds.
@@ -631,10 +632,13 @@ fn content<S: Source>(
     start: Start,
     obj: InMemDicomObject,
     layout: Layout,
+    raw: RawText,
     mut warnings: Vec<String>,
     len: u64,
 ) -> Content {
-    let mut attrs = attributes(&obj);
+    let charset = dicom::charset::CharacterSet::new(&raw.charset);
+    warnings.extend(charset.unknown().iter().map(ToString::to_string));
+    let mut attrs = attributes(&obj, &charset, &raw);
     attrs.has_pixel_data = layout.pixel.is_some();
     let is_directory = start.meta_sop_class == MEDIA_STORAGE_DIRECTORY
         || obj.get(tags::DIRECTORY_RECORD_SEQUENCE).is_some();
@@ -973,7 +977,10 @@ fn excise(header: &[u8], start: usize, ranges: &[std::ops::Range<usize>]) -> Vec
 }
 
 /// Parses an already-inflated dataset (walk + read), for deflated transfer syntaxes.
-fn parse_header(bytes: &[u8], encoding: Encoding) -> Result<(InMemDicomObject, Layout), ScanError> {
+fn parse_header(
+    bytes: &[u8],
+    encoding: Encoding,
+) -> Result<(InMemDicomObject, Layout, RawText), ScanError> {
     let walked = dicom::walk(bytes, 0, encoding, bytes.len() as u64)?;
     let end = match walked.walk {
         Walk::PixelData { offset, .. } => offset,
@@ -982,6 +989,7 @@ fn parse_header(bytes: &[u8], encoding: Encoding) -> Result<(InMemDicomObject, L
             return Err(ScanError::InflatedHeaderTooLarge);
         }
     };
+    let raw = raw_text(bytes.get(..end).unwrap_or_default(), encoding);
     let obj = if walked.unparseable.is_empty() {
         read_dataset(bytes.get(..end).unwrap_or_default(), encoding)?
     } else {
@@ -990,7 +998,7 @@ fn parse_header(bytes: &[u8], encoding: Encoding) -> Result<(InMemDicomObject, L
             encoding,
         )?
     };
-    Ok((obj, layout_of(&walked)))
+    Ok((obj, layout_of(&walked), raw))
 }
 
 fn inflate_bounded(deflated: &[u8]) -> Result<Vec<u8>, ScanError> {
@@ -1007,6 +1015,73 @@ fn read_dataset(header: &[u8], encoding: Encoding) -> Result<InMemDicomObject, S
     dicom::read_dataset(header, encoding).map_err(|e| ScanError::Parse(e.to_string()))
 }
 
+/// The raw bytes of the top-level text attributes whose characters depend on the Specific
+/// Character Set, and that set's terms: dicom-object decodes text itself with the first term
+/// only and no code extensions, so the scan decodes these bytes with [`dicom::charset`].
+#[derive(Debug, Default)]
+struct RawText {
+    charset: Vec<String>,
+    values: Vec<(Tag, Vec<u8>)>,
+}
+
+/// The text attributes read through [`dicom::charset`] (the others are ASCII by VR).
+const CHARSET_TEXT: [Tag; 7] = [
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_DESCRIPTION,
+    tags::SERIES_DESCRIPTION,
+    tags::PATIENT_NAME,
+    tags::PATIENT_ID,
+    tags::ISSUER_OF_PATIENT_ID,
+    tags::STUDY_ID,
+];
+
+/// Steps over the top-level elements of `header` (already walked, so every length fits) up to
+/// the last tag of [`CHARSET_TEXT`], keeping those values' bytes. A step that fails stops it:
+/// the rest is then read through dicom-object, as before.
+fn raw_text(header: &[u8], encoding: Encoding) -> RawText {
+    let mut raw = RawText::default();
+    let mut pos = 0;
+    while let Some(Ok(h)) = dicom::read_header(header, pos, encoding, dicom::element::BadVr::Refuse)
+    {
+        if h.tag > tags::STUDY_ID {
+            break;
+        }
+        let start = h.value_start(pos);
+        let end = match h.len {
+            Some(len) if h.vr != Some(dicom_core::VR::SQ) => start.saturating_add(len as usize),
+            _ => match dicom::walk::element_end(
+                header,
+                pos,
+                encoding,
+                dicom::element::BadVr::Refuse,
+                0,
+            ) {
+                Ok(end) => end,
+                Err(_) => break,
+            },
+        };
+        let Some(value) = header.get(start..end) else {
+            break;
+        };
+        if h.tag == tags::SPECIFIC_CHARACTER_SET {
+            raw.charset = String::from_utf8_lossy(value)
+                .split('\\')
+                .map(|t| {
+                    t.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                        .to_string()
+                })
+                .collect();
+        } else if CHARSET_TEXT.contains(&h.tag) {
+            raw.values.push((h.tag, value.to_vec()));
+        }
+        if end <= pos {
+            break;
+        }
+        pos = end;
+    }
+    raw
+}
+
 fn text(obj: &InMemDicomObject, tag: Tag) -> String {
     let Some(e) = obj.get(tag) else {
         return String::new();
@@ -1019,8 +1094,36 @@ fn text(obj: &InMemDicomObject, tag: Tag) -> String {
     } else {
         e.to_str().map(|s| s.into_owned()).unwrap_or_default()
     };
+    trim(&s)
+}
+
+fn trim(s: &str) -> String {
     s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
         .to_string()
+}
+
+/// A text attribute whose characters depend on the Specific Character Set: its own bytes
+/// decoded, or dicom-object's reading where the bytes were not found.
+fn charset_text(
+    obj: &InMemDicomObject,
+    charset: &dicom::charset::CharacterSet,
+    raw: &RawText,
+    tag: Tag,
+) -> String {
+    let Some((_, bytes)) = raw.values.iter().find(|(t, _)| *t == tag) else {
+        return text(obj, tag);
+    };
+    let vr = match obj.get(tag).map(|e| e.vr()) {
+        Some(vr) if vr != dicom_core::VR::UN => vr,
+        _ => dicom::element::dictionary_vr(tag).unwrap_or(dicom_core::VR::LO),
+    };
+    let s = trim(&charset.decode(bytes, vr));
+    if vr == dicom_core::VR::PN {
+        // Trailing empty component groups carry nothing (PS3.5 6.2.1); pydicom drops them too.
+        s.trim_end_matches('=').to_string()
+    } else {
+        s
+    }
 }
 
 fn int<T: std::str::FromStr>(obj: &InMemDicomObject, tag: Tag) -> Option<T> {
@@ -1033,12 +1136,17 @@ fn binary_u16(obj: &InMemDicomObject, tag: Tag) -> Option<u16> {
     obj.get(tag).and_then(|e| e.to_int::<u16>().ok())
 }
 
-fn attributes(obj: &InMemDicomObject) -> Attributes {
+fn attributes(
+    obj: &InMemDicomObject,
+    charset: &dicom::charset::CharacterSet,
+    raw: &RawText,
+) -> Attributes {
+    let t = |tag| charset_text(obj, charset, raw, tag);
     Attributes {
         patient: Arc::new(PatientAttrs {
-            patient_name: text(obj, tags::PATIENT_NAME),
-            patient_id: text(obj, tags::PATIENT_ID),
-            issuer_of_patient_id: text(obj, tags::ISSUER_OF_PATIENT_ID),
+            patient_name: t(tags::PATIENT_NAME),
+            patient_id: t(tags::PATIENT_ID),
+            issuer_of_patient_id: t(tags::ISSUER_OF_PATIENT_ID),
             patient_birth_date: text(obj, tags::PATIENT_BIRTH_DATE),
             patient_sex: text(obj, tags::PATIENT_SEX),
         }),
@@ -1046,14 +1154,14 @@ fn attributes(obj: &InMemDicomObject) -> Attributes {
             study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
             study_date: text(obj, tags::STUDY_DATE),
             study_time: text(obj, tags::STUDY_TIME),
-            study_description: text(obj, tags::STUDY_DESCRIPTION),
-            study_id: text(obj, tags::STUDY_ID),
-            accession_number: text(obj, tags::ACCESSION_NUMBER),
+            study_description: t(tags::STUDY_DESCRIPTION),
+            study_id: t(tags::STUDY_ID),
+            accession_number: t(tags::ACCESSION_NUMBER),
         }),
         series: Arc::new(SeriesAttrs {
             series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
             series_number: int(obj, tags::SERIES_NUMBER),
-            series_description: text(obj, tags::SERIES_DESCRIPTION),
+            series_description: t(tags::SERIES_DESCRIPTION),
             modality: text(obj, tags::MODALITY),
             body_part_examined: text(obj, tags::BODY_PART_EXAMINED),
         }),

@@ -7,6 +7,7 @@
 mod util;
 
 mod browser_index;
+mod charset_names;
 mod cli_pack;
 mod cli_pack_copy;
 mod cli_scan;

@@ -13,6 +13,7 @@
 //! set starts, where the pixel data lies, where the elements that decide how an image is drawn
 //! are. Render reads just those bytes; nothing walks a file twice.
 
+pub mod charset;
 pub mod deflate;
 pub mod element;
 pub mod meta;
