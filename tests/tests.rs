@@ -13,6 +13,7 @@ mod cli_pack_copy;
 mod cli_scan;
 mod cli_select;
 mod cli_verify;
+mod collections;
 mod dicomdir_interop;
 mod dicomdir_validator;
 mod faults;

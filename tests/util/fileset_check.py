@@ -4,12 +4,14 @@
 Usage: fileset_check.py PACKAGE_DIR  ->  JSON on stdout, exit 1 if any problem:
   {"instances": [{"path", "sop_instance_uid", "patient_id", "study_instance_uid",
                   "series_instance_uid", "transfer_syntax"}], "problems": [...],
-   "meta_mismatches": [{"path", "meta", "dataset"}]}   (not counted as problems: see below)
+   "meta_mismatches": [{"path", "meta", "dataset"}],   (not counted as problems: see below)
+   "inherited_invalid_values": [...]}  (invalid values the DICOMDIR copies from a packed file)
 Checks: the DICOMDIR loads as a FileSet; every instance record points to an existing file that
 pydicom reads; the file's SOP Instance UID, SOP Class, transfer syntax, Study/Series UIDs and
 Patient ID equal the DICOMDIR's; every file under DICOM/ is referenced by exactly one record.
 """
 import json
+import re
 import pathlib
 import sys
 import warnings
@@ -27,7 +29,15 @@ def main():
             warnings.simplefilter("always")
             fs = FileSet(dicomdir)
         # pydicom drops records whose file is missing, with only a warning: count those as problems.
-        problems += [f"pydicom FileSet warns: {w.message}" for w in caught]
+        # A warning about an invalid value (a broken source's UID, which a packer must copy, not
+        # rewrite) is checked below against the files the package holds.
+        invalid_values = []
+        for w in caught:
+            m = re.match(r"Invalid value for VR \w\w: '(.*)'\.", str(w.message))
+            if m:
+                invalid_values.append(m.group(1))
+            else:
+                problems.append(f"pydicom FileSet warns: {w.message}")
     except Exception as e:  # noqa: BLE001
         json.dump({"instances": [], "problems": [f"DICOMDIR does not load as a FileSet: {e}"]}, sys.stdout)
         sys.exit(1)
@@ -77,9 +87,18 @@ def main():
             "transfer_syntax": str(ds.file_meta.TransferSyntaxUID),
         })
     on_disk = {p.relative_to(root).as_posix() for p in (root / "DICOM").rglob("*") if p.is_file()}
+    # An invalid value in the DICOMDIR is the source's when a packed file holds it too.
+    contents = [(root / rel).read_bytes() for rel in sorted(on_disk)]
+    inherited_invalid = []
+    for v in invalid_values:
+        if any(v.encode() in c for c in contents):
+            inherited_invalid.append(v)
+        else:
+            problems.append(f"pydicom FileSet warns: invalid value {v!r}, which no packed file holds")
     for rel in sorted(on_disk - referenced):
         problems.append(f"{rel}: in the package but not referenced by the DICOMDIR")
-    json.dump({"instances": found, "problems": problems, "meta_mismatches": meta_mismatches}, sys.stdout, indent=1)
+    json.dump({"instances": found, "problems": problems, "meta_mismatches": meta_mismatches,
+               "inherited_invalid_values": inherited_invalid}, sys.stdout, indent=1)
     sys.exit(1 if problems else 0)
 
 

@@ -1234,3 +1234,177 @@ pub fn report(title: &str, failures: &[String]) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// dciodvfy and dcentvfy (dicom3tools) over a package, told apart from what the sources bring
+
+/// dciodvfy's errors over a package's DICOMDIR, split into those a packed source explains
+/// (it lacks or leaves empty the element the record needs, or holds the invalid value the
+/// record copies: we never invent a date or rewrite a UID) and those of our making.
+#[derive(Debug, Default)]
+pub struct DicomdirErrors {
+    pub total: usize,
+    pub inherited: usize,
+    pub ours: Vec<String>,
+}
+
+/// `(Element, Module)` of each dciodvfy "missing/empty attribute" error line, and the other
+/// error lines.
+pub fn dciodvfy_errors(report: &str) -> (BTreeSet<(String, String)>, Vec<String>) {
+    let mut keyed = BTreeSet::new();
+    let mut other = Vec::new();
+    for line in report.lines().filter(|l| l.starts_with("Error")) {
+        let field = |name: &str| {
+            let start = line.find(&format!("{name}=<"))? + name.len() + 2;
+            let end = line[start..].find('>')? + start;
+            Some(line[start..end].to_string())
+        };
+        match (field("Element"), field("Module")) {
+            (Some(e), Some(m)) if line.contains("attribute") => {
+                keyed.insert((e, m));
+            }
+            _ => other.push(line.to_string()),
+        }
+    }
+    (keyed, other)
+}
+
+/// dciodvfy over the DICOMDIR of an extracted package, each error attributed (see
+/// [`DicomdirErrors`]). A "missing/empty attribute" error is inherited when a source behind a
+/// record of that type lacks the element (pydicom reads the sources,
+/// `dciodvfy_explain.py`); any other error is inherited when the value it quotes is in a
+/// packed source's bytes.
+pub fn dciodvfy_dicomdir(p: &Packed) -> DicomdirErrors {
+    let dicomdir = p.tree.join("DICOMDIR");
+    let report = run_tool("dciodvfy", &[dicomdir.to_str().unwrap()], &p.cwd);
+    let text = format!("{}{}", report.stdout, report.stderr);
+    let (keyed, other) = dciodvfy_errors(&text);
+    let wanted: Vec<String> = keyed.iter().map(|(e, m)| format!("{e}|{m}")).collect();
+    let py = run_tool(
+        "python3",
+        &[
+            support_script("dciodvfy_explain.py").to_str().unwrap(),
+            dicomdir.to_str().unwrap(),
+            p.tree.join("MANIFEST.JSN").to_str().unwrap(),
+            &wanted.join(","),
+        ],
+        &p.cwd,
+    );
+    assert_eq!(py.code, Some(0), "{}", py.describe());
+    // Printed as "Element in Module" for each pair no source explains.
+    let unexplained: BTreeSet<&str> = py.stdout.lines().map(str::trim).collect();
+    let keyed_lines = text
+        .lines()
+        .filter(|l| l.starts_with("Error") && !other.iter().any(|o| o == l))
+        .count();
+    let mut ours: Vec<String> = Vec::new();
+    let mut ours_keyed_lines = 0;
+    for (e, m) in &keyed {
+        if unexplained.contains(format!("{e} in {m}").as_str()) {
+            let n = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with("Error")
+                        && l.contains(&format!("Element=<{e}>"))
+                        && l.contains(&format!("Module=<{m}>"))
+                })
+                .count();
+            ours_keyed_lines += n;
+            ours.push(format!("{n} × missing/empty {e} in {m}"));
+        }
+    }
+    let sources: Vec<Vec<u8>> = manifest_instances(&p.manifest)
+        .iter()
+        .filter_map(|i| fs::read(resolve(&i.source_path, &p.cwd)?).ok())
+        .collect();
+    // dciodvfy's summary of value errors: the source's when every value error is.
+    const SUMMARY: &str = "Error - Dicom dataset contains invalid data values";
+    for line in other.iter().filter(|l| !l.starts_with(SUMMARY)) {
+        // dciodvfy quotes the offending value as <…> or "…"; the first such is the value.
+        let quoted = ['<', '"']
+            .iter()
+            .filter_map(|&open| {
+                let close = if open == '<' { '>' } else { '"' };
+                let (at, rest) = line.split_once(open)?;
+                let (v, _) = rest.split_once(close)?;
+                Some((at.len(), v.trim().to_string()))
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, v)| v);
+        let inherited = quoted.is_some_and(|v| {
+            sources
+                .iter()
+                .any(|s| s.windows(v.len()).any(|w| w == v.as_bytes()))
+        });
+        if !inherited {
+            ours.push(line.clone());
+        }
+    }
+    if ours.iter().any(|l| l.starts_with("Error")) {
+        ours.extend(other.iter().filter(|l| l.starts_with(SUMMARY)).cloned());
+    }
+    let ours_other_lines = ours.iter().filter(|l| l.starts_with("Error")).count();
+    let total = keyed_lines + other.len();
+    DicomdirErrors {
+        total,
+        inherited: total - ours_keyed_lines - ours_other_lines,
+        ours,
+    }
+}
+
+/// dcentvfy's findings (inconsistent patient, study or series attributes across files) over
+/// the package's instances that no run of it over their sources shows: each file named by its
+/// source, so the two runs compare. Returns (findings over the package, those of ours).
+pub fn dcentvfy_new_findings(p: &Packed) -> (usize, Vec<String>) {
+    // dcentvfy compares each file with one before it: both runs list the files in one order.
+    let mut instances = manifest_instances(&p.manifest);
+    instances.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut name_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut packaged = Vec::new();
+    let mut sources = Vec::new();
+    for i in &instances {
+        let Some(src) = resolve(&i.source_path, &p.cwd) else {
+            continue;
+        };
+        let pkg = p.tree.join(&i.path);
+        name_of.insert(pkg.display().to_string(), i.source_path.clone());
+        name_of.insert(src.display().to_string(), i.source_path.clone());
+        packaged.push(pkg.display().to_string());
+        sources.push(src.display().to_string());
+    }
+    let findings = |files: &[String]| -> BTreeSet<String> {
+        let args: Vec<&str> = files.iter().map(String::as_str).collect();
+        let r = run_tool("dcentvfy", &args, &p.cwd);
+        format!("{}{}", r.stdout, r.stderr)
+            .lines()
+            .filter(|l| l.contains("Error") || l.contains("Warning"))
+            .map(|l| {
+                // Name each file <…> by its source, in a stable order.
+                let mut parts: Vec<String> = Vec::new();
+                let mut rest = l;
+                let mut out = String::new();
+                while let Some((before, after)) = rest.split_once('<') {
+                    let Some((inside, tail)) = after.split_once('>') else {
+                        break;
+                    };
+                    out.push_str(before);
+                    let named = name_of
+                        .get(inside)
+                        .cloned()
+                        .unwrap_or_else(|| inside.to_string());
+                    parts.push(named);
+                    out.push_str("<>");
+                    rest = tail;
+                }
+                out.push_str(rest);
+                parts.sort();
+                format!("{out} {}", parts.join(" "))
+            })
+            .collect()
+    };
+    let over_package = findings(&packaged);
+    let over_sources = findings(&sources);
+    let ours = over_package.difference(&over_sources).cloned().collect();
+    (over_package.len(), ours)
+}
