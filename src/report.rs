@@ -120,10 +120,15 @@ pub fn leftovers(s: &Survey) -> String {
     let mut out = String::new();
     list(
         &mut out,
-        "Not used (DICOM that could not be read)",
+        "Not used (DICOM files that could not be read or used)",
         &s.skipped,
     );
-    list(&mut out, "Ignored (not DICOM images)", &s.ignored);
+    // Not only files that are not DICOM: copies of files already included, directory files.
+    list(
+        &mut out,
+        "Ignored (not DICOM images, or already included)",
+        &s.ignored,
+    );
     if !s.warnings.is_empty() {
         let _ = writeln!(out, "Warnings:");
         for w in &s.warnings {
