@@ -530,3 +530,89 @@ fn we_read_what_dcmmkdir_writes() {
         );
     }
 }
+
+/// Makes a Microscopy Bulk Simple Annotations object beside CT_small (same patient and study,
+/// its own series) with pydicom: no public collection we fetch holds one.
+const MAKE_ANNOTATION: &str = r#"
+import sys, pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import generate_uid, ExplicitVRLittleEndian
+ct = pydicom.dcmread(sys.argv[1])
+ds = Dataset()
+for kw in ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
+           "StudyDate", "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName"]:
+    setattr(ds, kw, ct.get(kw, ""))
+ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.91.1"
+ds.SOPInstanceUID = generate_uid()
+ds.SeriesInstanceUID = generate_uid()
+ds.Modality = "ANN"
+ds.SeriesNumber = 99
+ds.InstanceNumber = 1
+ds.ContentDate, ds.ContentTime, ds.ContentLabel = "20200101", "120000", "NUCLEI"
+ds.AnnotationCoordinateType = "2D"
+ds.file_meta = FileMetaDataset()
+ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds.save_as(sys.argv[2], enforce_file_format=True)
+print(ds.SOPInstanceUID)
+"#;
+
+/// An annotation object gets a PRIVATE record (Private Record UID = its SOP Class UID), not
+/// the ANNOTATION record type that pydicom 3.0.2's FileSet and dicom3tools 2022 refuse (README):
+/// every reader opens the DICOMDIR and finds the file.
+#[test]
+fn an_annotation_object_gets_a_record_every_reader_opens() {
+    let check = "an_annotation_object_gets_a_record_every_reader_opens";
+    if !interop(
+        check,
+        &[
+            Need::Pydicom,
+            Need::PydicomFiles,
+            Need::Dcmtk,
+            Need::Dicom3tools,
+        ],
+    ) {
+        return;
+    }
+    let dir = scratch("annotation-record");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::copy(pydicom_files().join("CT_small.dcm"), input.join("ct.dcm")).unwrap();
+    let made = run_tool(
+        "python3",
+        &[
+            "-c",
+            MAKE_ANNOTATION,
+            pydicom_files().join("CT_small.dcm").to_str().unwrap(),
+            input.join("ann.dcm").to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(made.code, Some(0), "{}", made.describe());
+    let annotation_uid = made.stdout.trim().to_string();
+    let p = pack("annotation-record-pack", &[&input], &[]);
+    assert_eq!(p.run.code, Some(0), "{}", p.run.describe());
+    check_with_all_validators(&p); // pydicom's FileSet loads it and finds both files
+    let dump = dcmdump_clean(&p.tree.join("DICOMDIR"));
+    let types = dcmdump_values(&dump, "(0004,1430)");
+    assert!(types.iter().any(|t| t == "PRIVATE"), "{types:?}");
+    assert!(!types.iter().any(|t| t == "ANNOTATION"), "{types:?}");
+    // dcmdump names a UID it knows (`=MicroscopyBulkSimpleAnnotationsStorage`).
+    let private_uid: Vec<&str> = dump
+        .lines()
+        .filter(|l| l.trim_start().starts_with("(0004,1432)"))
+        .collect();
+    assert!(
+        private_uid.len() == 1
+            && (private_uid[0].contains("[1.2.840.10008.5.1.4.1.1.91.1]")
+                || private_uid[0].contains("=MicroscopyBulkSimpleAnnotationsStorage")),
+        "Private Record UID: {private_uid:?}"
+    );
+    assert!(
+        dcmdump_values(&dump, "(0004,1511)").contains(&annotation_uid),
+        "the PRIVATE record references the annotation object"
+    );
+    let errors = dciodvfy_dicomdir(&p);
+    assert_eq!(errors.total, 0, "dciodvfy: {:?}", errors.ours);
+}

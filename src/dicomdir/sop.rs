@@ -89,8 +89,18 @@ const EXACT: &[(&str, &str)] = &[
     ("1.2.840.10008.5.1.4.1.1.68.2", "SURFACE SCAN"), // Surface Scan Point Cloud
     ("1.2.840.10008.5.1.4.1.1.77.1.5.3", "STEREOMETRIC"),
     ("1.2.840.10008.5.1.4.1.1.90.1", "ASSESSMENT"), // Content Assessment Results
-    ("1.2.840.10008.5.1.4.1.1.91.1", "ANNOTATION"), // Microscopy Bulk Simple Annotations
+    // Microscopy Bulk Simple Annotations. The standard's record type since 2021 is ANNOTATION
+    // (F.5.47), but pydicom 3.0.2's FileSet refuses a whole DICOMDIR that holds one (KeyError on
+    // the record type) and dicom3tools 2022 calls it an unrecognized value: a receiver's script
+    // or validator would reject every study for the sake of one annotation object. A PRIVATE
+    // record (F.5.x, valid under a SERIES) whose Private Record UID is the SOP Class UID
+    // references the same file and is read by all of them; README.md says so.
+    ("1.2.840.10008.5.1.4.1.1.91.1", PRIVATE),
 ];
+
+/// The record type of [`record_type_for_sop_class`] for classes that most readers of today do
+/// not know by their own record type; its Private Record UID (0004,1432) is the SOP Class UID.
+pub const PRIVATE: &str = "PRIVATE";
 
 /// A key of a directory record type beyond those every instance record has: its tag, its VR,
 /// its longest value, and whether the standard requires a value (Type 1) or only the element
@@ -250,6 +260,7 @@ mod tests {
             ("1.2.840.10008.5.1.4.1.1.78.1", "MEASUREMENT"),
             ("1.2.840.10008.5.1.4.34.7", "PLAN"),
             ("1.2.840.10008.5.1.4.38.1", "HANGING PROTOCOL"),
+            ("1.2.840.10008.5.1.4.1.1.91.1", "PRIVATE"),
             ("1.2.840.10008.5.1.4.1.1.88.22\0", "SR DOCUMENT"), // padded value
         ];
         for (uid, want) in cases {

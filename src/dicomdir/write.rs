@@ -357,6 +357,9 @@ fn series_body(s: &super::DirSeries) -> Vec<u8> {
 
 fn instance_body(record_type_value: &str, i: &super::DirInstance) -> Vec<u8> {
     let mut b = record_type(record_type_value);
+    if record_type_value == super::sop::PRIVATE {
+        b.extend(element(0x0004, 0x1432, b"UI", &uid(&i.sop_class_uid)));
+    }
     b.extend(element(
         0x0004,
         0x1500,
