@@ -94,6 +94,53 @@ pub struct Attributes {
     /// For a structured report or key object: the keys its directory record carries.
     #[serde(skip)]
     pub document: Option<Box<DocumentKeys>>,
+    /// The source's own spelling of its non-ASCII text, where it is not UTF-8: the DICOMDIR
+    /// keeps it (PS3.3 F.2: each record carries its own Specific Character Set).
+    #[serde(skip)]
+    pub source_text: Option<Arc<SourceText>>,
+}
+
+/// An object's Specific Character Set (0008,0005) as written, and the bytes of its text values
+/// of [`CHARSET_TEXT`] that are not plain ASCII. Kept only for objects that wrote such text in
+/// a set other than ISO_IR 192: for them the decoded `String`s are right for people, and these
+/// bytes are right for a receiver's system, which may predate UTF-8 and read the disc as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceText {
+    /// The value as written, terms joined by `\` (an empty first term kept).
+    pub charset: String,
+    pub values: Vec<(Tag, Vec<u8>)>,
+}
+
+impl SourceText {
+    /// The bytes of `tag`'s value as the source wrote them, padding trimmed.
+    pub fn get(&self, tag: Tag) -> Option<&[u8]> {
+        self.values
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn of(raw: &RawText) -> Option<Arc<SourceText>> {
+        let charset = raw.charset.join("\\");
+        if charset.trim().is_empty() || raw.charset == ["ISO_IR 192"] {
+            return None;
+        }
+        // ESC starts an ISO 2022 escape sequence even among 7-bit bytes.
+        let plain = |v: &[u8]| v.iter().all(|&b| b < 0x80 && b != 0x1B);
+        let values: Vec<(Tag, Vec<u8>)> = raw
+            .values
+            .iter()
+            .filter(|(_, v)| !plain(v))
+            .map(|(t, v)| {
+                let end = v
+                    .iter()
+                    .rposition(|&b| b != b' ' && b != 0)
+                    .map_or(0, |i| i + 1);
+                (*t, v.get(..end).unwrap_or_default().to_vec())
+            })
+            .collect();
+        (!values.is_empty()).then(|| Arc::new(SourceText { charset, values }))
+    }
 }
 
 /// The keys a non-image object's directory record carries beyond those every instance record
@@ -1025,7 +1072,7 @@ struct RawText {
 }
 
 /// The text attributes read through [`dicom::charset`] (the others are ASCII by VR).
-const CHARSET_TEXT: [Tag; 7] = [
+pub const CHARSET_TEXT: [Tag; 7] = [
     tags::ACCESSION_NUMBER,
     tags::STUDY_DESCRIPTION,
     tags::SERIES_DESCRIPTION,
@@ -1173,6 +1220,7 @@ fn attributes(
         columns: binary_u16(obj, tags::COLUMNS),
         has_pixel_data: false,
         document: None,
+        source_text: SourceText::of(raw),
     }
 }
 

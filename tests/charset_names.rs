@@ -52,9 +52,37 @@ fn scan_json_shows_the_names_pydicom_decodes() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// For each source file and each PATIENT record of a DICOMDIR: its Specific Character Set as
+/// written, the raw bytes of Patient Name (padding trimmed) and pydicom's decoding of it.
+const SPELLINGS: &str = r#"
+import sys, json, pydicom
+def as_bytes(v):
+    if isinstance(v, bytes):
+        return v
+    if hasattr(v, "original_string"):  # a PersonName already decoded
+        return v.original_string
+    return None
+def spelling(ds):
+    raw = ds.get_item("PatientName")
+    raw = (as_bytes(raw.value) or b"").rstrip(b" \0") if raw is not None else b""
+    cs = ds.get_item("SpecificCharacterSet")
+    cs = cs.value if cs is not None and cs.value else ""
+    if isinstance(cs, bytes):
+        cs = cs.decode("ascii")
+    elif not isinstance(cs, str):
+        cs = "\\".join(cs)
+    cs = cs.rstrip(" \0")
+    return {"charset": cs, "raw": raw.hex(), "name": str(ds.PatientName)}
+out = {"sources": {f: spelling(pydicom.dcmread(f)) for f in sys.argv[2:]}, "records": []}
+for rec in pydicom.dcmread(sys.argv[1]).DirectoryRecordSequence:
+    if rec.DirectoryRecordType == "PATIENT":
+        out["records"].append(spelling(rec))
+print(json.dumps(out))
+"#;
+
 /// One package of all the charset files: MANIFEST.JSN and INDEX.HTM name each patient as
-/// pydicom does, and the DICOMDIR (decoded text written as ISO_IR 192, UTF-8) reads back the
-/// same names in DCMTK's dcmdump.
+/// pydicom does, and the DICOMDIR keeps each source's Specific Character Set and bytes (PS3.3
+/// F.2: a record carries its own), so pydicom reads the same names from it and dcmdump reads it.
 #[test]
 fn package_manifest_pages_and_dicomdir_show_the_names_pydicom_decodes() {
     if !interop(
@@ -74,8 +102,15 @@ fn package_manifest_pages_and_dicomdir_show_the_names_pydicom_decodes() {
         .map(|n| n.as_str().unwrap().to_string())
         .collect();
     let index = std::fs::read_to_string(p.tree.join("INDEX.HTM")).unwrap();
-    let dump = run_tool("dcmdump", &["+U8", "DICOMDIR"], &p.tree);
-    assert_eq!(dump.code, Some(0), "{}", dump.stderr);
+    let dump = run_tool("dcmdump", &["+sd", "DICOMDIR"], &p.tree);
+    assert_eq!(dump.code, Some(0), "{}", dump.describe());
+    let mut args = vec!["-c", SPELLINGS, "DICOMDIR"];
+    args.extend(names.keys().map(String::as_str));
+    let py = run_tool("python3", &args, &p.tree);
+    assert_eq!(py.code, Some(0), "{}", py.describe());
+    let spellings: serde_json::Value = serde_json::from_str(&py.stdout).unwrap();
+    let records = spellings["records"].as_array().unwrap();
+    let mut kept_source_set = 0;
     for (file, name) in &names {
         assert!(
             in_manifest.contains(name),
@@ -85,10 +120,35 @@ fn package_manifest_pages_and_dicomdir_show_the_names_pydicom_decodes() {
             index.contains(name.as_str()),
             "{file}: {name:?} not in INDEX.HTM"
         );
+        let source = &spellings["sources"][file];
         assert!(
-            dump.stdout.contains(&format!("PN [{name}]")),
-            "{file}: {name:?} not in the DICOMDIR"
+            records.iter().any(|r| r["name"] == source["name"]),
+            "{file}: pydicom reads {name:?} from the source but not from the DICOMDIR's records {records:?}"
         );
+        let raw = hex::decode(source["raw"].as_str().unwrap()).unwrap();
+        let non_ascii = raw.iter().any(|&b| b >= 0x80 || b == 0x1B);
+        let charset = source["charset"].as_str().unwrap();
+        if non_ascii && !charset.is_empty() && charset != "ISO_IR 192" {
+            kept_source_set += 1;
+            // Files of one patient (same name and ID) share a record, which keeps the spelling
+            // of one of them.
+            let same_patient: Vec<&serde_json::Value> = spellings["sources"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|s| s["name"] == source["name"])
+                .collect();
+            assert!(
+                records.iter().any(|r| r["name"] == source["name"]
+                    && same_patient
+                        .iter()
+                        .any(|s| r["charset"] == s["charset"] && r["raw"] == s["raw"])),
+                "{file}: its PATIENT record keeps neither its Specific Character Set {charset:?} and bytes nor another file's of that patient; records: {records:?}"
+            );
+        }
     }
-    assert!(dump.stdout.contains("(0008,0005) CS [ISO_IR 192]"));
+    assert!(
+        kept_source_set >= 8,
+        "only {kept_source_set} charset files had non-UTF-8 names to keep"
+    );
 }

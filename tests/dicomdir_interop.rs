@@ -200,6 +200,7 @@ fn read_source(path: &Path) -> Source {
             study_description: get(tags::STUDY_DESCRIPTION),
             study_id: get(tags::STUDY_ID),
             accession_number: get(tags::ACCESSION_NUMBER),
+            source_text: None,
             series: vec![],
         },
         series: DirSeries {
@@ -207,6 +208,7 @@ fn read_source(path: &Path) -> Source {
             modality: get(tags::MODALITY),
             series_number: int(tags::SERIES_NUMBER),
             series_description: get(tags::SERIES_DESCRIPTION),
+            source_text: None,
             instances: vec![],
         },
         instance: DirInstance {
@@ -242,6 +244,7 @@ fn build_file_set(src: &Path, names: &[&str], root: &Path) -> FileSet {
                 patient_name: s.patient.1.clone(),
                 birth_date: s.birth_date.clone(),
                 sex: s.sex.clone(),
+                source_text: None,
                 studies: vec![],
             });
             fs.patients.len() - 1

@@ -64,6 +64,9 @@ pub struct DirPatient {
     pub patient_name: String,
     pub birth_date: String,
     pub sex: String,
+    /// The source's spelling of this record's non-ASCII text, when one of its objects gave
+    /// exactly these values in a set other than UTF-8 (the writer then keeps that set).
+    pub source_text: Option<Arc<crate::scan::SourceText>>,
     pub studies: Vec<DirStudy>,
 }
 
@@ -75,6 +78,9 @@ pub struct DirStudy {
     pub study_description: String,
     pub study_id: String,
     pub accession_number: String,
+    /// The source's spelling of this record's non-ASCII text, when one of its objects gave
+    /// exactly these values in a set other than UTF-8 (the writer then keeps that set).
+    pub source_text: Option<Arc<crate::scan::SourceText>>,
     pub series: Vec<DirSeries>,
 }
 
@@ -84,6 +90,9 @@ pub struct DirSeries {
     pub modality: String,
     pub series_number: Option<i32>,
     pub series_description: String,
+    /// The source's spelling of this record's non-ASCII text, when one of its objects gave
+    /// exactly these values in a set other than UTF-8 (the writer then keeps that set).
+    pub source_text: Option<Arc<crate::scan::SourceText>>,
     pub instances: Vec<DirInstance>,
 }
 

@@ -26,6 +26,7 @@ fn sample() -> FileSet {
         series_number: Some(1),
         series_description: "Axial 5mm".into(),
         instances,
+        source_text: None,
     };
     let mut ct2 = instance(&["DICOM", "P1", "S1", "R1", "I2"], CT, "1.2.3.1.1.1.2", 2);
     ct2.transfer_syntax_uid = JPEG2000.into();
@@ -37,6 +38,7 @@ fn sample() -> FileSet {
                 patient_name: "Doe^Jane".into(),
                 birth_date: "19700101".into(),
                 sex: "F".into(),
+                source_text: None,
                 studies: vec![DirStudy {
                     study_instance_uid: "1.2.3.1".into(),
                     study_date: "20240102".into(),
@@ -44,6 +46,7 @@ fn sample() -> FileSet {
                     study_description: "CT Chest".into(),
                     study_id: "42".into(),
                     accession_number: "A1".into(),
+                    source_text: None,
                     series: vec![
                         series(
                             "1.2.3.1.1",

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::sop::{is_root_level_record, record_type_for_sop_class};
 use super::{DicomDirError, FileSet, MEDIA_STORAGE_DIRECTORY_SOP_CLASS};
+use crate::scan::SourceText;
 
 /// Implementation Class UID (0002,0012) of files written by dicompack: a UUID-derived `2.25` UID
 /// chosen once, never to change.
@@ -293,20 +294,66 @@ fn charset(values: &[&str]) -> Vec<u8> {
     }
 }
 
+/// How one patient, study or series record spells its text: in its source's Specific Character
+/// Set with the source's own bytes when the source gave every non-ASCII value of the record
+/// (ISO 2022 escape sequences included, which no re-encoding would reproduce byte for byte), else
+/// in UTF-8 (ISO_IR 192) as [`charset`] decides.
+struct Spelling<'a> {
+    source: Option<&'a SourceText>,
+}
+
+impl<'a> Spelling<'a> {
+    fn new(source: Option<&'a SourceText>, values: &[(Tag, &str)]) -> Self {
+        let non_ascii: Vec<Tag> = values
+            .iter()
+            .filter(|(_, v)| !v.is_ascii())
+            .map(|(t, _)| *t)
+            .collect();
+        let source = source
+            .filter(|s| !non_ascii.is_empty() && non_ascii.iter().all(|t| s.get(*t).is_some()));
+        Spelling { source }
+    }
+
+    /// (0008,0005) for the record, or nothing when all its text is ASCII.
+    fn charset(&self, values: &[&str]) -> Vec<u8> {
+        match self.source {
+            Some(s) => element(0x0008, 0x0005, b"CS", &text(&s.charset, 16 * 8 + 7, b' ')),
+            None => charset(values),
+        }
+    }
+
+    /// The source's bytes of `tag`, padded to even length; `None` to spell the value ourselves.
+    fn bytes(&self, tag: Tag) -> Option<Vec<u8>> {
+        let mut v = self.source?.get(tag)?.to_vec();
+        if v.len() % 2 == 1 {
+            v.push(b' ');
+        }
+        Some(v)
+    }
+}
+
 fn record_type(t: &str) -> Vec<u8> {
     element(0x0004, 0x1430, b"CS", &text(t, 16, b' '))
 }
 
 fn patient_body(p: &super::DirPatient) -> Vec<u8> {
     let mut b = record_type("PATIENT");
-    b.extend(charset(&[&p.patient_name, &p.patient_id]));
-    b.extend(element(
-        0x0010,
-        0x0010,
-        b"PN",
-        &person_name(&p.patient_name),
-    ));
-    b.extend(element(0x0010, 0x0020, b"LO", &one(&p.patient_id, 64)));
+    let spelling = Spelling::new(
+        p.source_text.as_deref(),
+        &[
+            (tags::PATIENT_NAME, &p.patient_name),
+            (tags::PATIENT_ID, &p.patient_id),
+        ],
+    );
+    b.extend(spelling.charset(&[&p.patient_name, &p.patient_id]));
+    let name = spelling
+        .bytes(tags::PATIENT_NAME)
+        .unwrap_or_else(|| person_name(&p.patient_name));
+    b.extend(element(0x0010, 0x0010, b"PN", &name));
+    let id = spelling
+        .bytes(tags::PATIENT_ID)
+        .unwrap_or_else(|| one(&p.patient_id, 64));
+    b.extend(element(0x0010, 0x0020, b"LO", &id));
     b.extend(element(0x0010, 0x0030, b"DA", &date(&p.birth_date)));
     b.extend(element(0x0010, 0x0040, b"CS", &one(&p.sex, 16)));
     b
@@ -314,41 +361,53 @@ fn patient_body(p: &super::DirPatient) -> Vec<u8> {
 
 fn study_body(s: &super::DirStudy) -> Vec<u8> {
     let mut b = record_type("STUDY");
-    b.extend(charset(&[
-        &s.study_description,
-        &s.study_id,
-        &s.accession_number,
-    ]));
+    let spelling = Spelling::new(
+        s.source_text.as_deref(),
+        &[
+            (tags::STUDY_DESCRIPTION, &s.study_description),
+            (tags::STUDY_ID, &s.study_id),
+            (tags::ACCESSION_NUMBER, &s.accession_number),
+        ],
+    );
+    b.extend(spelling.charset(&[&s.study_description, &s.study_id, &s.accession_number]));
+    let spelled = |tag, value: &str, max| spelling.bytes(tag).unwrap_or_else(|| one(value, max));
     b.extend(element(0x0008, 0x0020, b"DA", &date(&s.study_date)));
     b.extend(element(0x0008, 0x0030, b"TM", &time(&s.study_time)));
     b.extend(element(
         0x0008,
         0x0050,
         b"SH",
-        &one(&s.accession_number, 16),
+        &spelled(tags::ACCESSION_NUMBER, &s.accession_number, 16),
     ));
     b.extend(element(
         0x0008,
         0x1030,
         b"LO",
-        &one(&s.study_description, 64),
+        &spelled(tags::STUDY_DESCRIPTION, &s.study_description, 64),
     ));
     b.extend(element(0x0020, 0x000D, b"UI", &uid(&s.study_instance_uid)));
-    b.extend(element(0x0020, 0x0010, b"SH", &one(&s.study_id, 16)));
+    b.extend(element(
+        0x0020,
+        0x0010,
+        b"SH",
+        &spelled(tags::STUDY_ID, &s.study_id, 16),
+    ));
     b
 }
 
 fn series_body(s: &super::DirSeries) -> Vec<u8> {
     let mut b = record_type("SERIES");
-    b.extend(charset(&[&s.series_description, &s.modality]));
+    let spelling = Spelling::new(
+        s.source_text.as_deref(),
+        &[(tags::SERIES_DESCRIPTION, &s.series_description)],
+    );
+    b.extend(spelling.charset(&[&s.series_description, &s.modality]));
     b.extend(element(0x0008, 0x0060, b"CS", &one(&s.modality, 16)));
     if !s.series_description.trim().is_empty() {
-        b.extend(element(
-            0x0008,
-            0x103E,
-            b"LO",
-            &one(&s.series_description, 64),
-        ));
+        let description = spelling
+            .bytes(tags::SERIES_DESCRIPTION)
+            .unwrap_or_else(|| one(&s.series_description, 64));
+        b.extend(element(0x0008, 0x103E, b"LO", &description));
     }
     b.extend(element(0x0020, 0x000E, b"UI", &uid(&s.series_instance_uid)));
     b.extend(element(0x0020, 0x0011, b"IS", &integer(s.series_number)));

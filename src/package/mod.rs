@@ -744,10 +744,21 @@ fn instance_entry(p: &Placed<'_>, digest: Digest, source: Digest, size: u64) -> 
     }
 }
 
-/// The DICOMDIR's view of what was packed: the catalog tree, only instances that made it.
 /// The DICOMDIR's content for what was packed, and the Type 1 keys no source gave (filled as
 /// DCMTK's `dcmmkdir +I` does: Study ID, Series Number, Instance Number from the position, and
 /// Modality `OT`; names, IDs and dates are never made up).
+/// The source spelling (Specific Character Set and bytes) of the first object under a record
+/// that gave the record's values (`same`), for the DICOMDIR to keep.
+fn spelling<'a>(
+    objects: impl Iterator<Item = &'a crate::scan::Instance>,
+    same: impl Fn(&crate::scan::Attributes) -> bool,
+) -> Option<std::sync::Arc<crate::scan::SourceText>> {
+    objects
+        .map(|i| &i.object.attrs)
+        .filter(|a| same(a))
+        .find_map(|a| a.source_text.clone())
+}
+
 fn file_set(
     catalog: &Catalog,
     placed: &[Placed<'_>],
@@ -813,7 +824,11 @@ fn file_set(
                     } else {
                         series.modality.clone()
                     };
+                    let source_text = spelling(series.instances.iter(), |a| {
+                        a.series.series_description == series.description
+                    });
                     series_list.push(DirSeries {
+                        source_text,
                         series_instance_uid: series.uid.clone(),
                         modality,
                         series_number,
@@ -829,7 +844,13 @@ fn file_set(
                 } else {
                     study.study_id.clone()
                 };
+                let source_text = spelling(study.series.iter().flat_map(|se| &se.instances), |a| {
+                    a.study.study_description == study.description
+                        && a.study.study_id == study.study_id
+                        && a.study.accession_number == study.accession_number
+                });
                 studies.push(DirStudy {
+                    source_text,
                     study_instance_uid: study.uid.clone(),
                     study_date: study.date.clone(),
                     study_time: study.time.clone(),
@@ -841,7 +862,19 @@ fn file_set(
             }
         }
         if !studies.is_empty() {
+            let source_text = spelling(
+                patient
+                    .studies
+                    .iter()
+                    .flat_map(|st| &st.series)
+                    .flat_map(|se| &se.instances),
+                |a| {
+                    a.patient.patient_name == patient.name()
+                        && a.patient.patient_id == patient.key.patient_id
+                },
+            );
             patients.push(DirPatient {
+                source_text,
                 patient_id: patient.key.patient_id.clone(),
                 patient_name: patient.name().to_string(),
                 birth_date: patient.birth_date().to_string(),
