@@ -80,6 +80,7 @@ fn file_set(instances: usize) -> FileSet {
         patient_name: "BENCH^PATIENT^ONE".into(),
         birth_date: "19570312".into(),
         sex: "F".into(),
+        source_text: None,
         studies: Vec::new(),
     };
     let mut series_index = 0;
@@ -91,6 +92,7 @@ fn file_set(instances: usize) -> FileSet {
             study_description: "CT CHEST ABDOMEN PELVIS W CONTRAST".into(),
             study_id: format!("{st}"),
             accession_number: format!("ACC{st:04}"),
+            source_text: None,
             series: Vec::new(),
         };
         for se in 0..series_count {
@@ -102,6 +104,7 @@ fn file_set(instances: usize) -> FileSet {
                 modality: "CT".into(),
                 series_number: Some(se as i32 + 1),
                 series_description: "AXIAL 1.0 SOFT TISSUE".into(),
+                source_text: None,
                 instances: Vec::with_capacity(count),
             };
             for i in 0..count {
