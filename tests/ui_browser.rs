@@ -295,6 +295,11 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"))
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, Value> {
         let path = format!("/session/{}{path}", self.session);
         let body = if method == "GET" {
             Vec::new()
@@ -309,8 +314,11 @@ impl Browser {
             &body,
         );
         let v = r.json();
-        assert!(r.status == 200, "WebDriver {method} {path}: {v}");
-        v["value"].clone()
+        if r.status == 200 {
+            Ok(v["value"].clone())
+        } else {
+            Err(v)
+        }
     }
 
     fn goto(&self, url: &str) {
@@ -330,9 +338,19 @@ impl Browser {
             .to_string()
     }
 
+    /// Clicks the element `css` names; found again when the page has just redrawn it.
     fn click(&self, css: &str) {
-        let e = self.find(css);
-        self.call("POST", &format!("/element/{e}/click"), json!({}));
+        for _ in 0..20 {
+            let e = self.find(css);
+            match self.try_call("POST", &format!("/element/{e}/click"), json!({})) {
+                Ok(_) => return,
+                Err(v) if v["value"]["error"] == "stale element reference" => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(v) => panic!("click {css}: {v}"),
+            }
+        }
+        panic!("click {css}: the element kept being redrawn");
     }
 
     fn type_into(&self, css: &str, text: &str) {
@@ -371,8 +389,11 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let images = self.js(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]);",
+        );
         panic!(
-            "timed out waiting for {what}; the page says:\n{}",
+            "timed out waiting for {what}; the page says:\n{}\nimages: {images}",
             self.text("body")
         );
     }

@@ -282,10 +282,14 @@
   // ----- the folder picker -------------------------------------------------------------------
   let picking = null; // { zips, done(path) }
   let pickerAt = '';
+  let browsing = 0; // only the latest listing asked for is shown
   async function browse(path) {
+    const mine = ++browsing;
     let l;
     try { l = await api('/api/browse?path=' + encodeURIComponent(path) + (picking.zips ? '&zips=1' : '')); }
-    catch (e) { $('picker-title').textContent = e.message; return; }
+    catch (e) { if (mine === browsing) showPickerError(e.message); return; }
+    if (mine !== browsing) return;
+    $('picker-error').hidden = true;
     pickerAt = l.path;
     $('picker-path').value = l.path;
     $('picker-up').disabled = !l.parent;
@@ -301,6 +305,7 @@
     if (!list.children.length) list.append(el('li', { text: picking.zips ? 'No packages or folders here.' : 'No folders here.' }));
     if (l.truncated) list.append(el('li', { text: 'Only the first entries are shown.' }));
   }
+  function showPickerError(msg) { $('picker-error').textContent = msg; $('picker-error').hidden = false; }
   function openPicker(title, start, zips, done) {
     picking = { zips, done };
     $('picker-title').textContent = title;
