@@ -752,7 +752,7 @@ fn ui_refuses_strangers() {
     assert_eq!(r.status, 403, "a foreign Host header must be refused");
     let r = http(
         port,
-        &"GET",
+        "GET",
         &ui.url[format!("http://127.0.0.1:{port}").len()..],
         &[("Host", &host_evil)],
         b"",
