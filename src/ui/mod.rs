@@ -8,8 +8,9 @@
 //! [`guard`]; where a person may read from or save to is [`places`].
 //!
 //! The server stops when the page has been closed for a while (the page sends a heartbeat,
-//! and a goodbye when it is closed), or when `cancel` is set (Ctrl-C); work still running is
-//! cancelled and waited for, so a half-written package is removed, never left behind.
+//! and a goodbye when it is closed) and no package is being made or unpacked, or when
+//! `cancel` is set (Ctrl-C); work still running then is cancelled and waited for, so a
+//! half-written package is removed, never left behind.
 
 pub mod guard;
 pub mod jobs;
@@ -237,8 +238,12 @@ impl Work {
 
 impl State {
     /// Whether the page is gone: no visit yet for [`FIRST_VISIT`], a goodbye without a return,
-    /// or no heartbeat for `idle`.
+    /// or no heartbeat for `idle`. A package being made or unpacked is finished first: closing
+    /// the tab by mistake must not throw away an hour of copying.
     fn idle(&self, idle: Duration) -> Option<Closed> {
+        if lock(&self.work).busy() {
+            return None;
+        }
         let seen = *lock(&self.seen);
         let Some(seen) = seen else {
             return (self.started.elapsed() > FIRST_VISIT).then_some(Closed::NeverOpened);
