@@ -898,3 +898,49 @@ fn ui_refuses_strangers() {
     assert_eq!(std::fs::read_dir(&docs).unwrap().count(), 0);
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+#[test]
+fn ui_several_patients_need_a_yes() {
+    if !interop(
+        "ui_several_patients_need_a_yes",
+        &[Need::Chromium, Need::Chromedriver, Need::PydicomFiles],
+    ) {
+        return;
+    }
+    // Two of pydicom's files, two different people.
+    let input = scratch("ui-several-input");
+    for f in ["CT_small.dcm", "MR_small.dcm"] {
+        std::fs::copy(pydicom_files().join(f), input.join(f)).unwrap();
+    }
+    let ui = Ui::start("ui-several", &[]);
+    let b = Browser::start("several");
+    b.goto(&ui.url);
+    b.click("#go-pack");
+    pick_folder(&b, "#pick-folder", &input.canonicalize().unwrap());
+    b.click("#picker-use");
+    b.wait_visible("#several", LONG);
+    let warning = b.text("#several");
+    assert!(
+        warning.contains("2 different people"),
+        "the several-patients rule is explained: {warning}"
+    );
+    b.shot("01-several");
+    // Packing both without saying yes is refused, and nothing is written.
+    b.click("#pack-btn");
+    b.wait_for(
+        "the refusal",
+        "return document.getElementById('error').innerText.includes('different people');",
+        LONG,
+    );
+    assert_eq!(std::fs::read_dir(ui.documents()).unwrap().count(), 0);
+    b.shot("02-refused");
+    // Saying yes on purpose packs both, as --allow-multiple-patients does.
+    b.click("#allow-multiple");
+    b.click("#pack-btn");
+    b.wait_visible("#done-fingerprint", LONG);
+    let zip = ui.documents().join(b.text("#done-name"));
+    let v = dicompack(&["verify", "--json", zip.to_str().unwrap()], &repo());
+    assert_eq!(v.code, Some(0), "{}", v.describe());
+    assert_eq!(v.json()["patients"], json!(2));
+    b.shot("03-packed");
+}

@@ -209,7 +209,7 @@ impl Failure {
             _ => "failed",
         };
         let detail = match e {
-            CommandError::SeveralPatients { catalog, .. } => report::several_patients(catalog),
+            CommandError::SeveralPatients { catalog, .. } => people(catalog),
             CommandError::NoImages(s) => report::leftovers(s),
             CommandError::Extract(crate::extract::ExtractError::NotVerified(v)) => {
                 report::verdict(v)
@@ -219,6 +219,7 @@ impl Failure {
         // The command line's words name its options; the page says what to do on the page.
         let message = match e {
             _ if code == "interrupted" => "Stopped. Nothing was saved.".to_string(),
+            CommandError::SeveralPatients { refusal, .. } => sentence(refusal),
             CommandError::Pack(PackError::Exists(p))
             | CommandError::Extract(crate::extract::ExtractError::Exists(p)) => format!(
                 "{} is already there and was left alone; choose another name.",
@@ -400,6 +401,42 @@ impl Serialize for Scanned {
     }
 }
 
+/// A sentence starts with a capital letter on the page.
+fn sentence(s: &impl std::fmt::Display) -> String {
+    let s = s.to_string();
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Who the several people are, and what to do about it on this page (the command line's
+/// explanation names its options instead).
+fn people(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    for p in &catalog.patients {
+        let born: Vec<String> = p.birth_dates.iter().map(|b| report::date(b)).collect();
+        out.push_str(&format!(
+            "{}, patient ID {}, born {}: {}\n",
+            p.name().replace('^', " ").trim(),
+            catalog::display_id(&p.key),
+            born.join(" and "),
+            p.studies
+                .iter()
+                .map(|st| format!("{} {}", report::date(&st.date), st.description))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    for w in &catalog.identity_warnings {
+        out.push_str(&format!("Note: {w}\n"));
+    }
+    out.push_str(
+        "Untick the studies of everyone but one person, or tick the box below if they must travel together.",
+    );
+    out
+}
+
 fn images(n: usize) -> String {
     format!("{} {}", group_thousands(n), plural(n, "image", "images"))
 }
@@ -474,7 +511,7 @@ pub fn scan(job: &Job<Scanned>, input: PathBuf, output: &Path) -> Result<Scanned
         summary: report::survey_summary(&survey),
         patients,
         identities: select::identities(catalog).len(),
-        several_patients: several.map(|r| format!("{}\n{}", r, report::several_patients(catalog))),
+        several_patients: several.map(|r| format!("{}\n{}", sentence(&r), people(catalog))),
         problems: survey
             .skipped
             .iter()

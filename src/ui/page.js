@@ -138,7 +138,7 @@
       box.append(card);
     }
     if (v.several_patients) {
-      $('several-text').textContent = v.several_patients.replace(/--allow-multiple-patients/g, 'the box below').replace(/--patient ID \(or --study N\)/g, 'the studies of one person');
+      $('several-text').textContent = v.several_patients;
       $('several').hidden = false;
     }
     const pl = $('problems-list');
