@@ -76,6 +76,9 @@ pub trait Progress: Sync {
     fn tick(&self);
     /// The current stage is over.
     fn end(&self);
+    /// While reading: one more object was found (a front end can list studies before the
+    /// whole disc is read).
+    fn found(&self, _instance: &crate::scan::Instance) {}
 }
 
 /// Reports nothing.
@@ -112,6 +115,8 @@ pub enum CommandError {
     Extract(#[from] ExtractError),
     #[error("stopped before the end")]
     Interrupted,
+    #[error(transparent)]
+    Ui(#[from] crate::ui::UiError),
 }
 
 impl CommandError {
@@ -128,7 +133,8 @@ impl CommandError {
             CommandError::NoImages(_)
             | CommandError::Pack(_)
             | CommandError::Extract(_)
-            | CommandError::Interrupted => Exit::Failed,
+            | CommandError::Interrupted
+            | CommandError::Ui(_) => Exit::Failed,
         }
     }
 }
@@ -409,7 +415,10 @@ fn survey_selected(
     cancel: &Cancel,
 ) -> Result<(Survey, Vec<String>), CommandError> {
     progress.begin(Stage::Reading);
-    let surveyed = survey::survey(inputs, pass, &|n| progress.total(n as u64), &|| {
+    let surveyed = survey::survey(inputs, pass, &|n| progress.total(n as u64), &|s| {
+        if let crate::scan::Scanned::Instance(i) = s {
+            progress.found(i);
+        }
         progress.tick()
     });
     progress.end();
@@ -423,4 +432,14 @@ fn survey_selected(
     let selection = select::select(&s.catalog, filters)?;
     s.catalog = selection.catalog;
     Ok((s, selection.left_out))
+}
+
+/// `ui`: the local web page (see [`crate::ui`]), until it is closed or `cancel` is set. The
+/// page runs the functions above; `ready` is told the URL once the server listens.
+pub fn ui(
+    req: &crate::ui::UiRequest,
+    ready: &dyn Fn(crate::ui::Ready),
+    cancel: &Cancel,
+) -> Result<crate::ui::Closed, CommandError> {
+    Ok(crate::ui::serve(req, ready, cancel)?)
 }

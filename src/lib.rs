@@ -37,4 +37,5 @@ pub mod report; // plain-words text for people: the tree, the skipped files, the
 pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256
 pub mod select; // filters → the catalog to pack, what was left out, the mixed-patient rule
 pub mod survey; // discover + scan + catalog + DICOMDIR cross-check, shared by scan and pack
+pub mod ui; // `dicompack ui`: the local web page, on the same commands
 pub mod verify; // package → verdict, the receiver's view

@@ -82,6 +82,26 @@ enum Command {
     },
     /// Verify a package, then unpack it into a folder (refused if verification fails).
     Extract(ExtractArgs),
+    /// Open the local page in the browser: pack a disc, or check a package, without a terminal.
+    /// This is what runs when dicompack is started with no arguments (a double click).
+    Ui(UiArgs),
+}
+
+#[derive(clap::Args)]
+struct UiArgs {
+    /// Do not open a browser: print the page's address (with its secret) on the first line of
+    /// stdout.
+    #[arg(long)]
+    no_browser: bool,
+    /// Listen on this address instead of a free port; only 127.0.0.1 is accepted.
+    #[arg(long, value_name = "127.0.0.1:PORT")]
+    listen: Option<std::net::SocketAddr>,
+    /// Stop when the page has been silent (closed) for this many seconds.
+    #[arg(long, default_value_t = 150, value_name = "SECONDS", hide = true)]
+    idle_exit: u64,
+    /// For tests: slow each packing step by this many milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS", hide = true)]
+    tick_delay_ms: u64,
 }
 
 #[derive(clap::Args)]
@@ -157,7 +177,12 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let command = Command::parse();
+    // Started with no arguments (a double click): the page.
+    let command = if std::env::args_os().len() <= 1 {
+        Command::parse_from(["dicompack", "ui"])
+    } else {
+        Command::parse()
+    };
     let cancel = Cancel::new();
     let on_signal = cancel.clone();
     let _ = ctrlc::set_handler(move || on_signal.cancel());
@@ -202,8 +227,32 @@ fn main() -> ExitCode {
             };
             show(commands::extract(&req, &bars, &cancel), a.json)
         }
+        Command::Ui(a) => {
+            let req = dicompack::ui::UiRequest {
+                listen: a.listen,
+                open_browser: !a.no_browser,
+                idle_exit: std::time::Duration::from_secs(a.idle_exit),
+                tick_delay: std::time::Duration::from_millis(a.tick_delay_ms),
+            };
+            show(commands::ui(&req, &ui_ready, &cancel), false)
+        }
     };
     ExitCode::from(u8::from(exit))
+}
+
+/// Where the page is: the URL alone on stdout's first line when no browser was opened.
+fn ui_ready(r: dicompack::ui::Ready) {
+    use std::io::Write as _;
+    if r.browser_opened {
+        eprintln!(
+            "dicompack is open in your browser. If it did not open, go to:\n  {}\nKeep this window open while you use the page; closing the page stops dicompack.",
+            r.url
+        );
+    } else {
+        println!("{}", r.url);
+        let _ = std::io::stdout().flush();
+        eprintln!("Open the address above in your browser. Press Ctrl-C here to stop.");
+    }
 }
 
 /// Prints the outcome on stdout and stderr and says which exit code it comes to.

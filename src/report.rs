@@ -616,3 +616,23 @@ pub fn verdict(v: &Verdict) -> String {
     }
     out
 }
+
+impl Shown for crate::ui::Closed {
+    fn text(&self) -> String {
+        String::new()
+    }
+    fn notes(&self, _json: bool) -> String {
+        match self {
+            crate::ui::Closed::PageClosed => "The page was closed; dicompack has stopped.\n",
+            crate::ui::Closed::NeverOpened => "Nobody opened the page; dicompack has stopped.\n",
+            crate::ui::Closed::Interrupted => "Stopped.\n",
+        }
+        .to_string()
+    }
+    fn write_json(&self, _out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        None
+    }
+    fn exit(&self) -> Exit {
+        Exit::Ok
+    }
+}

@@ -1326,7 +1326,7 @@ pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
 
 /// Scans files in parallel; `tick` is called once per file (for a progress bar).
 /// The result keeps the order of `paths`.
-pub fn scan_all(paths: &[PathBuf], pass: Pass, tick: &(dyn Fn() + Sync)) -> Vec<Scanned> {
+pub fn scan_all(paths: &[PathBuf], pass: Pass, tick: &(dyn Fn(&Scanned) + Sync)) -> Vec<Scanned> {
     let interner = Interner::default();
     paths
         .par_iter()
@@ -1335,7 +1335,7 @@ pub fn scan_all(paths: &[PathBuf], pass: Pass, tick: &(dyn Fn() + Sync)) -> Vec<
             if let Scanned::Instance(i) | Scanned::Directory(i) = &mut s {
                 interner.intern(&mut i.object);
             }
-            tick();
+            tick(&s);
             s
         })
         .collect()

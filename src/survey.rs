@@ -34,13 +34,14 @@ impl Survey {
     }
 }
 
-/// Runs discover, scan and catalog over the inputs. `tick` is called once per file scanned,
-/// after `total` is called with the number of files.
+/// Runs discover, scan and catalog over the inputs. `tick` is called once per file scanned
+/// (with what it was, so a front end can show what is found while the rest is read), after
+/// `total` is called with the number of files.
 pub fn survey(
     inputs: &[PathBuf],
     pass: Pass,
     total: &dyn Fn(usize),
-    tick: &(dyn Fn() + Sync),
+    tick: &(dyn Fn(&Scanned) + Sync),
 ) -> Result<Survey, InputError> {
     let found = discover::discover(inputs)?;
     total(found.candidates.len());

@@ -30,4 +30,5 @@ mod render_compare;
 mod render_smoke;
 mod render_timing;
 mod scale_memory;
+mod ui_browser;
 mod vendor_layouts;

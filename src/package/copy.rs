@@ -360,7 +360,7 @@ mod tests {
         let input = dir.path().join("IM1");
         std::fs::copy(&src, &input).unwrap();
         let survey =
-            crate::survey::survey(std::slice::from_ref(&input), Pass::Header, &|_| {}, &|| {})
+            crate::survey::survey(std::slice::from_ref(&input), Pass::Header, &|_| {}, &|_| {})
                 .unwrap();
         let placed = crate::layout::place(&survey.catalog).unwrap();
         let opts = zip::write::SimpleFileOptions::default()
@@ -415,7 +415,7 @@ mod tests {
             }
         }
         let survey =
-            crate::survey::survey(std::slice::from_ref(&input), Pass::Header, &|_| {}, &|| {})
+            crate::survey::survey(std::slice::from_ref(&input), Pass::Header, &|_| {}, &|_| {})
                 .unwrap();
         let before = survey.catalog.instance_count();
         assert!(before >= 2, "the sample study has several images");

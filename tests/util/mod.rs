@@ -378,6 +378,8 @@ pub enum Need {
     GnuTime,
     /// /dev/fuse and python3 with fusepy (a scratched-disc view).
     Fuse,
+    /// chromedriver (Debian's chromium-driver), to drive Chromium through WebDriver.
+    Chromedriver,
 }
 
 const DCMTK_TOOLS: [&str; 8] = [
@@ -442,6 +444,13 @@ fn check_need(need: Need) -> Result<(), String> {
         Need::Chromium => ok(
             chromium().is_some(),
             "chromium not found: apt-get install chromium".into(),
+        ),
+        Need::Chromedriver => ok(
+            Command::new("chromedriver")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "chromedriver not found: apt-get install chromium-driver".into(),
         ),
         Need::GnuTime => ok(
             Path::new("/usr/bin/time").exists(),
