@@ -13,6 +13,7 @@ use crate::discover::{self, InputError};
 use crate::extract::{self, ExtractError, Extracted};
 use crate::manifest::SourceInput;
 use crate::package::{self, Compression, Output, PackError, PackOptions, PackReport, Thumbnails};
+use crate::passphrase::{Passphrase, PassphraseError};
 use crate::scan::Pass;
 use crate::select::{self, Filters, SelectError, SeveralPatients};
 use crate::survey::{self, Survey};
@@ -112,6 +113,8 @@ pub enum CommandError {
     Extract(#[from] ExtractError),
     #[error("stopped before the end")]
     Interrupted,
+    #[error(transparent)]
+    Passphrase(#[from] PassphraseError),
 }
 
 impl CommandError {
@@ -121,7 +124,8 @@ impl CommandError {
             | CommandError::Input(_)
             | CommandError::Select(_)
             | CommandError::SeveralPatients { .. }
-            | CommandError::Pack(PackError::Exists(_))
+            | CommandError::Pack(PackError::Exists(_) | PackError::EncryptedImage)
+            | CommandError::Passphrase(_)
             | CommandError::Extract(
                 ExtractError::NotEmpty(_) | ExtractError::Exists(_) | ExtractError::InTheWay(_),
             ) => Exit::Usage,
@@ -192,6 +196,49 @@ pub struct PackRequest {
     pub filters: Filters,
     /// Seconds since 1970 for entry times and the manifest (SOURCE_DATE_EPOCH).
     pub source_date_epoch: Option<i64>,
+    /// ZIP or disc image; `None`: as the output's name says (`.iso`), else a ZIP.
+    pub container: Option<package::Container>,
+    /// Encrypt the package under this passphrase (see [`passphrase_for`]).
+    pub passphrase: Option<Passphrase>,
+    /// The passphrase was made here: the outcome shows it, once.
+    pub show_passphrase: bool,
+}
+
+/// Where an encrypted package's passphrase comes from, as the user asked.
+#[derive(Debug, Clone, Default)]
+pub struct PassphraseSource {
+    /// `--passphrase-file`.
+    pub file: Option<PathBuf>,
+    /// `--passphrase generate`.
+    pub generate: bool,
+    /// A value given on the command line other than `generate`: refused.
+    pub on_command_line: bool,
+    /// A person is at a terminal and can be asked.
+    pub terminal: bool,
+    /// Asked for a new package: typed twice.
+    pub confirm: bool,
+}
+
+/// The passphrase from where it was asked for: a file, `DICOMPACK_PASSPHRASE`, made of words,
+/// or typed at the terminal (in this order). `Ok(None)`: none was asked for and none can be
+/// asked. The second value says it was made here (to be shown to the sender once).
+pub fn passphrase_for(src: &PassphraseSource) -> Result<Option<(Passphrase, bool)>, CommandError> {
+    if src.on_command_line {
+        return Err(PassphraseError::OnCommandLine.into());
+    }
+    if let Some(f) = &src.file {
+        return Ok(Some((Passphrase::from_file(f)?, false)));
+    }
+    if src.generate {
+        return Ok(Some((Passphrase::generate()?, true)));
+    }
+    if let Some(p) = Passphrase::from_env()? {
+        return Ok(Some((p, false)));
+    }
+    if src.terminal {
+        return Ok(Some((Passphrase::ask(src.confirm)?, false)));
+    }
+    Ok(None)
 }
 
 impl PackRequest {
@@ -231,6 +278,10 @@ impl PackRequest {
         if self.allow_multiple_patients {
             out.push("--allow-multiple-patients".into());
         }
+        if self.passphrase.is_some() {
+            // That it is encrypted; never with what.
+            out.push("--encrypt".into());
+        }
         out
     }
 }
@@ -240,6 +291,8 @@ impl PackRequest {
 pub struct Packed {
     pub survey: Survey,
     pub report: PackReport,
+    /// A passphrase made for this package, to show the sender once.
+    pub generated_passphrase: Option<Passphrase>,
 }
 
 impl Packed {
@@ -286,11 +339,19 @@ pub fn pack(
             identities.len()
         ));
     }
+    let container = req
+        .container
+        .or_else(|| req.output.as_deref().map(package::Container::for_path))
+        .unwrap_or_default();
+    let path = match &req.output {
+        Some(p) => p.clone(),
+        // An encrypted package's name says nothing of what it holds.
+        None if req.passphrase.is_some() => anonymous_name(Path::new("."), container),
+        None => select::default_package_name(&survey.catalog, Path::new("."))
+            .with_extension(container.extension()),
+    };
     let output = Output {
-        path: req
-            .output
-            .clone()
-            .unwrap_or_else(|| select::default_package_name(&survey.catalog, Path::new("."))),
+        path,
         replace: req.force,
     };
     let opts = PackOptions {
@@ -298,6 +359,8 @@ pub fn pack(
         source_date_epoch: req.source_date_epoch,
         compression: req.compression,
         recorded_options: req.recorded_options(),
+        container,
+        passphrase: req.passphrase.clone(),
     };
     let notes = package::Notes {
         sources: provenance(&req.inputs),
@@ -330,7 +393,20 @@ pub fn pack(
     Ok(Packed {
         survey,
         report: written?,
+        generated_passphrase: req.passphrase.clone().filter(|_| req.show_passphrase),
     })
+}
+
+/// `IMAGES.zip`, or `IMAGES-2.zip`… when taken: a name with nothing of the patient.
+fn anonymous_name(dir: &Path, container: package::Container) -> PathBuf {
+    let ext = container.extension();
+    (1..10_000)
+        .map(|n| match n {
+            1 => dir.join(format!("IMAGES.{ext}")),
+            n => dir.join(format!("IMAGES-{n}.{ext}")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("IMAGES.{ext}")))
 }
 
 /// Where the images came from: each input as given, with its disc's volume label when one
@@ -349,6 +425,8 @@ fn provenance(inputs: &[PathBuf]) -> Vec<SourceInput> {
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
     pub package: PathBuf,
+    /// Opens an encrypted package.
+    pub passphrase: Option<Passphrase>,
 }
 
 /// The verdict's exit code: failed verification is [`Exit::Failed`].
@@ -366,7 +444,10 @@ pub fn verify(
     if cancel.is_cancelled() {
         return Err(CommandError::Interrupted);
     }
-    Ok(verify::verify_path(&req.package))
+    Ok(verify::verify_path_with(
+        &req.package,
+        req.passphrase.as_ref(),
+    ))
 }
 
 /// `extract`: verify a package, then unpack it into a folder.
@@ -377,6 +458,8 @@ pub struct ExtractRequest {
     pub dest: PathBuf,
     /// Write into a folder that is not empty, replacing files of the same name.
     pub force: bool,
+    /// Opens an encrypted package.
+    pub passphrase: Option<Passphrase>,
 }
 
 /// Extraction runs to its end: `progress` and `cancel` are not consulted yet.
@@ -389,7 +472,23 @@ pub fn extract(
     if cancel.is_cancelled() {
         return Err(CommandError::Interrupted);
     }
-    Ok(extract::extract(&req.package, &req.dest, req.force)?)
+    Ok(extract::extract_with(
+        &req.package,
+        &req.dest,
+        req.force,
+        req.passphrase.as_ref(),
+    )?)
+}
+
+/// Whether the package at `path` is encrypted (and so needs a passphrase to be read).
+pub fn is_encrypted(path: &Path) -> bool {
+    let mut problems = Vec::new();
+    verify::Package::open(path).is_ok_and(|mut p| {
+        p.entries(&mut problems);
+        problems
+            .iter()
+            .any(|p| matches!(p, verify::Problem::PassphraseNeeded))
+    })
 }
 
 fn exists(path: &Path) -> Result<(), CommandError> {

@@ -581,6 +581,13 @@ pub fn packed(p: &Packed) -> String {
         let _ = writeln!(out, "  {f}");
     }
     let _ = writeln!(out, "Fingerprint: {}", r.fingerprint);
+    if let Some(p) = &p.generated_passphrase {
+        let _ = writeln!(
+            out,
+            "Passphrase: {}\n  Give it to the recipient by phone or in person, not with the package. It is shown\n  only this once and is not stored anywhere.",
+            p.as_str()
+        );
+    }
     out
 }
 
@@ -599,6 +606,7 @@ pub fn packed_json(p: &Packed) -> impl Serialize + '_ {
         "skipped": s.skipped.iter().chain(r.failed.iter()).collect::<Vec<_>>(),
         "ignored": s.ignored,
         "warnings": s.warnings,
+        "passphrase": p.generated_passphrase.as_ref().map(|p| p.as_str()),
     })
 }
 

@@ -7,12 +7,14 @@
 //! once, in bounded memory; entries are checked on every core at once (hashing is the cost),
 //! and the verdict is the same whichever thread checked what.
 
+mod iso;
 mod problem;
 mod source;
 
 use crate::checksum::{self, Digest};
 use crate::dicomdir;
 use crate::package::names::{self, CHECKSUMS, DICOMDIR, MANIFEST, README};
+use crate::passphrase::Passphrase;
 use crate::scan::{self, Content};
 pub use problem::{Problem, ReadError, Uid};
 use serde::Serialize;
@@ -115,9 +117,14 @@ struct FileFacts {
     transfer_syntax_uid: Arc<str>,
 }
 
-/// Verifies the package at `path` (ZIP or folder).
+/// Verifies the package at `path` (ZIP, disc image or folder).
 pub fn verify_path(path: &Path) -> Verdict {
-    match Package::open(path) {
+    verify_path_with(path, None)
+}
+
+/// Verifies the package at `path`; `passphrase` opens an encrypted one.
+pub fn verify_path_with(path: &Path, passphrase: Option<&Passphrase>) -> Verdict {
+    match Package::open_with(path, passphrase.map(Passphrase::as_str)) {
         Ok(mut pkg) => verify_package(&mut pkg),
         Err(e) => failed(e),
     }
@@ -153,6 +160,16 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             files: entries.len(),
             problems,
             ..Verdict::default()
+        };
+    }
+    if problems
+        .iter()
+        .any(|p| matches!(p, Problem::PassphraseNeeded))
+    {
+        // Nothing can be checked without it; every other finding would follow from that.
+        return Verdict {
+            files: entries.len(),
+            ..failed(Problem::PassphraseNeeded)
         };
     }
     let by_name: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
@@ -195,7 +212,21 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             problems.push(Problem::RequiredMissing { file: required });
         }
     }
+    if problems
+        .iter()
+        .any(|p| matches!(p, Problem::WrongPassphrase))
+    {
+        return failed(Problem::WrongPassphrase);
+    }
     let checks = check_entries(pkg, &entries, &listed);
+    if checks.iter().any(|c| {
+        c.problems
+            .iter()
+            .any(|p| matches!(p, Problem::WrongPassphrase))
+    }) {
+        // Said once, as what it is: not a damaged package.
+        return failed(Problem::WrongPassphrase);
+    }
     let mut facts: BTreeMap<&str, FileFacts> = BTreeMap::new();
     let mut dicomdir_bytes = None;
     for (entry, check) in entries.iter().zip(checks) {
