@@ -18,6 +18,7 @@ use crate::scan::Pass;
 use crate::select::{self, Filters, SelectError, SeveralPatients};
 use crate::survey::{self, Survey};
 use crate::verify::{self, Verdict};
+use crate::volumes::{self, VolumeError};
 use std::path::{Path, PathBuf};
 
 /// The exit codes in a sentence, for the command line's help.
@@ -115,6 +116,8 @@ pub enum CommandError {
     Interrupted,
     #[error(transparent)]
     Passphrase(#[from] PassphraseError),
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
 }
 
 impl CommandError {
@@ -126,6 +129,7 @@ impl CommandError {
             | CommandError::SeveralPatients { .. }
             | CommandError::Pack(PackError::Exists(_) | PackError::EncryptedImage)
             | CommandError::Passphrase(_)
+            | CommandError::Volume(_)
             | CommandError::Extract(
                 ExtractError::NotEmpty(_) | ExtractError::Exists(_) | ExtractError::InTheWay(_),
             ) => Exit::Usage,
@@ -202,6 +206,8 @@ pub struct PackRequest {
     pub passphrase: Option<Passphrase>,
     /// The passphrase was made here: the outcome shows it, once.
     pub show_passphrase: bool,
+    /// Split into volumes of at most this many bytes (`NAME-1-of-3.zip`, …).
+    pub volume_size: Option<u64>,
 }
 
 /// Where an encrypted package's passphrase comes from, as the user asked.
@@ -293,12 +299,16 @@ pub struct Packed {
     pub report: PackReport,
     /// A passphrase made for this package, to show the sender once.
     pub generated_passphrase: Option<Passphrase>,
+    /// When split into volumes: volumes 2, 3, … (`report` is volume 1).
+    pub more_volumes: Vec<PackReport>,
 }
 
 impl Packed {
     /// True when some DICOM input is not in the package (unusable, or failed to copy).
     pub fn incomplete(&self) -> bool {
-        self.survey.incomplete() || !self.report.failed.is_empty()
+        self.survey.incomplete()
+            || !self.report.failed.is_empty()
+            || self.more_volumes.iter().any(|r| !r.failed.is_empty())
     }
 
     pub fn exit(&self) -> Exit {
@@ -361,6 +371,7 @@ pub fn pack(
         recorded_options: req.recorded_options(),
         container,
         passphrase: req.passphrase.clone(),
+        volume: None,
     };
     let notes = package::Notes {
         sources: provenance(&req.inputs),
@@ -370,31 +381,94 @@ pub fn pack(
         ignored: survey.ignored.clone(),
         warnings,
     };
-    // The previews are drawn first, spooled beside the package, and streamed into it.
+    let plan = match req.volume_size {
+        Some(size) => Some(volumes::plan(
+            &survey.catalog,
+            size,
+            container == package::Container::Iso,
+        )?),
+        None => None,
+    }
+    .filter(|p| p.volumes.len() > 1);
+    let generated_passphrase = req.passphrase.clone().filter(|_| req.show_passphrase);
+    let Some(plan) = plan else {
+        let report = write_one(&survey.catalog, notes, &output, &opts, progress, cancel)?;
+        return Ok(Packed {
+            survey,
+            report,
+            generated_passphrase,
+            more_volumes: Vec::new(),
+        });
+    };
+    let count = plan.volumes.len();
+    let outputs: Vec<Output> = (1..=count)
+        .map(|n| Output {
+            path: volumes::volume_path(&output.path, n, count),
+            replace: req.force,
+        })
+        .collect();
+    // Every name is checked before the first volume is written: no half set.
+    if let Some(taken) = outputs.iter().find(|o| o.path.exists() && !o.replace) {
+        return Err(PackError::Exists(taken.path.clone()).into());
+    }
+    let set = volumes::new_set_uid();
+    let mut reports = Vec::with_capacity(count);
+    for (n, (catalog, out)) in plan.volumes.iter().zip(&outputs).enumerate() {
+        let mut o = opts.clone();
+        o.volume = Some(volumes::VolumeEntry {
+            set: set.clone(),
+            number: n + 1,
+            count,
+            set_instances: survey.catalog.instance_count(),
+            holds: plan.holds.clone(),
+        });
+        reports.push(write_one(
+            catalog,
+            notes.clone(),
+            out,
+            &o,
+            progress,
+            cancel,
+        )?);
+    }
+    let mut reports = reports.into_iter();
+    let report = reports.next().ok_or(PackError::Empty)?;
+    Ok(Packed {
+        survey,
+        report,
+        generated_passphrase,
+        more_volumes: reports.collect(),
+    })
+}
+
+/// Draws the previews of one package (spooled beside it) and writes it.
+fn write_one(
+    catalog: &Catalog,
+    notes: package::Notes,
+    output: &Output,
+    opts: &PackOptions,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<PackReport, CommandError> {
     progress.begin(Stage::Drawing);
-    progress.total(survey.catalog.series_count() as u64);
+    progress.total(catalog.series_count() as u64);
     let tick = || progress.tick();
-    let previews =
-        package::render_previews(&survey.catalog, req.thumbnails, &output, &tick, cancel);
+    let previews = package::render_previews(catalog, opts.thumbnails, output, &tick, cancel);
     progress.end();
     let previews = previews?;
     progress.begin(Stage::Packing);
-    progress.total(survey.catalog.instance_count() as u64);
+    progress.total(catalog.instance_count() as u64);
     let written = package::write(
-        &survey.catalog,
+        catalog,
         notes,
         &previews,
-        &output,
-        &opts,
+        output,
+        opts,
         &|| progress.tick(),
         cancel,
     );
     progress.end();
-    Ok(Packed {
-        survey,
-        report: written?,
-        generated_passphrase: req.passphrase.clone().filter(|_| req.show_passphrase),
-    })
+    Ok(written?)
 }
 
 /// `IMAGES.zip`, or `IMAGES-2.zip`… when taken: a name with nothing of the patient.
@@ -478,6 +552,26 @@ pub fn extract(
         req.force,
         req.passphrase.as_ref(),
     )?)
+}
+
+/// `verify` of every volume of a set: each one, then the set as a whole.
+pub fn verify_set(
+    packages: &[PathBuf],
+    passphrase: Option<&Passphrase>,
+    cancel: &Cancel,
+) -> Result<volumes::SetVerdict, CommandError> {
+    let mut verdicts = Vec::with_capacity(packages.len());
+    for p in packages {
+        exists(p)?;
+        if cancel.is_cancelled() {
+            return Err(CommandError::Interrupted);
+        }
+        verdicts.push(volumes::VolumeVerdict {
+            path: p.display().to_string(),
+            verdict: verify::verify_path_with(p, passphrase),
+        });
+    }
+    Ok(volumes::check_set(verdicts))
 }
 
 /// Whether the package at `path` is encrypted (and so needs a passphrase to be read).

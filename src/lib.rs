@@ -39,3 +39,4 @@ pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256
 pub mod select; // filters → the catalog to pack, what was left out, the mixed-patient rule
 pub mod survey; // discover + scan + catalog + DICOMDIR cross-check, shared by scan and pack
 pub mod verify; // package → verdict, the receiver's view
+pub mod volumes; // a selection too large for one medium → volumes, each a complete file-set

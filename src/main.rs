@@ -77,7 +77,9 @@ enum Command {
     Pack(PackArgs),
     /// Check a package (a .zip, an .iso or an extracted folder): every file, checksum and reference.
     Verify {
-        package: PathBuf,
+        /// One package, or every volume of a set (then the set is checked as a whole too).
+        #[arg(required = true)]
+        packages: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -170,6 +172,10 @@ struct PackArgs {
     encrypt: bool,
     #[command(flatten)]
     secret: Secret,
+    /// Split into volumes of at most this size, each complete on its own (NAME-1-of-3.zip, …):
+    /// bytes with K, M or G (650M), or cd (700 MB), dvd (4.7 GB), dvd-dl, bd (25 GB), email (20 MB).
+    #[arg(long, value_name = "SIZE", value_parser = |s: &str| dicompack::volumes::parse_size(s))]
+    volume_size: Option<u64>,
     /// Replace the output file if it exists.
     #[arg(long)]
     force: bool,
@@ -253,23 +259,28 @@ fn main() -> ExitCode {
                 container: a.iso.then_some(package::Container::Iso),
                 show_passphrase: secret.as_ref().is_some_and(|s| s.1),
                 passphrase: secret.map(|s| s.0),
+                volume_size: a.volume_size,
             };
             show(commands::pack(&req, &bars, &cancel), a.json)
         }
         Command::Verify {
-            package,
+            mut packages,
             json,
             secret,
-        } => match secret.to_open(&package) {
-            Ok(passphrase) => show(
+        } => match secret.to_open(packages.first().map_or(std::path::Path::new(""), |p| p)) {
+            Ok(passphrase) if packages.len() == 1 => show(
                 commands::verify(
                     &VerifyRequest {
-                        package,
+                        package: packages.remove(0),
                         passphrase,
                     },
                     &bars,
                     &cancel,
                 ),
+                json,
+            ),
+            Ok(passphrase) => show(
+                commands::verify_set(&packages, passphrase.as_ref(), &cancel),
                 json,
             ),
             Err(e) => show::<dicompack::verify::Verdict>(Err(e), json),

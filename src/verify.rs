@@ -41,6 +41,10 @@ pub struct Verdict {
     pub files: usize,
     /// SHA-256 of SHA256.TXT, when there is one.
     pub fingerprint: Option<Digest>,
+    /// Which volume of which set this is, as its manifest says (`verify` of every volume
+    /// checks the set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<crate::volumes::VolumeEntry>,
 }
 
 impl Verdict {
@@ -100,6 +104,18 @@ fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, Problem> {
         .read_to_end(&mut buf)
         .map_err(|e| unreadable(entry, e))?;
     Ok(buf)
+}
+
+/// The manifest's `volume`, streamed (the rest of the manifest is parsed and dropped).
+fn read_volume(reader: &mut Reader, entry: &Entry) -> Option<crate::volumes::VolumeEntry> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        volume: Option<crate::volumes::VolumeEntry>,
+    }
+    let r = reader.open(entry).ok()?;
+    let head: Head = serde_json::from_reader(std::io::BufReader::new(r.take(CONTROL_MAX))).ok()?;
+    head.volume
 }
 
 fn unreadable(entry: &Entry, e: std::io::Error) -> Problem {
@@ -266,7 +282,11 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             (p.patient_id.as_str(), p.issuer_of_patient_id.as_str())
         })
         .collect();
+    let volume = by_name
+        .get(MANIFEST)
+        .and_then(|e| read_volume(&mut pkg.reader(), e));
     Verdict {
+        volume,
         ok: problems.is_empty(),
         problems,
         patients: patients.len(),

@@ -269,14 +269,21 @@ fn an_encrypted_package_opens_in_7z_with_its_passphrase_only() {
         "same files"
     );
     for (name, bytes) in &a {
-        // The manifest records that the package is encrypted, and the checksum list its digest.
-        if name != "MANIFEST.JSN" && name != "SHA256.TXT" {
+        // The manifest records that the package is encrypted, the README says how to open
+        // it, and the checksum list has their digests.
+        if !["MANIFEST.JSN", "SHA256.TXT", "README.TXT"].contains(&name.as_str()) {
             assert!(
                 b.get(name) == Some(bytes),
                 "{name} differs from the plain package's"
             );
         }
     }
+
+    let readme = String::from_utf8_lossy(&a["README.TXT"]).into_owned();
+    assert!(
+        readme.contains("ENCRYPTED") && readme.contains("7-Zip"),
+        "{readme}"
+    );
 
     // Without the passphrase nothing of the contents comes out, and none is in the clear.
     let unzip = run_tool("unzip", &["-p", "SEALED.ZIP", "README.TXT"], &dir);
@@ -362,4 +369,100 @@ fn a_passphrase_is_never_taken_from_the_command_line_and_a_made_one_works() {
         &["t", &format!("-p{passphrase}"), package],
         &dir,
     ));
+}
+
+#[test]
+fn volumes_are_each_a_complete_file_set_and_together_hold_every_image_once() {
+    if !interop(
+        "volumes_are_each_a_complete_file_set_and_together_hold_every_image_once",
+        &[
+            Need::SevenZip,
+            Need::Sha256sum,
+            Need::Dicom3tools,
+            Need::Dcmtk,
+            Need::Pydicom,
+        ],
+    ) {
+        return;
+    }
+    let dir = scratch("media-volumes");
+    let plain = pack_to(&dir, "PLAIN.ZIP", &[], &[]);
+    let plain_tree = dir.join("plain");
+    extract_zip(&plain, &plain_tree);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(plain_tree.join("MANIFEST.JSN")).unwrap()).unwrap();
+    let all: Vec<String> = manifest_instances(&manifest)
+        .into_iter()
+        .map(|i| i.sop_instance_uid)
+        .collect();
+    assert_eq!(all.len(), DISC_INSTANCES);
+
+    for (name, size, limit) in [
+        ("ZSET.ZIP", "60K", 60_000u64),
+        ("ISET.ISO", "150K", 150_000),
+    ] {
+        pack_to(&dir, name, &["--volume-size", size], &[]);
+        let stem = name.split('.').next().unwrap();
+        let mut volumes: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let f = p.file_name().unwrap().to_string_lossy();
+                f.starts_with(&format!("{stem}-")) && p.is_file()
+            })
+            .collect();
+        volumes.sort();
+        let count = volumes.len();
+        assert!(count >= 2, "{name} at {size} was not split: {volumes:?}");
+        let mut seen: Vec<String> = Vec::new();
+        for (n, v) in volumes.iter().enumerate() {
+            let file = v.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(file.contains(&format!("-{}-of-{count}.", n + 1)), "{file}");
+            assert!(
+                fs::metadata(v).unwrap().len() <= limit,
+                "{file} exceeds {size}"
+            );
+            let tree = dir.join(format!("{file}.d"));
+            ok(&run_tool(
+                "7z",
+                &[
+                    "x",
+                    "-y",
+                    &format!("-o{}", tree.display()),
+                    v.to_str().unwrap(),
+                ],
+                &dir,
+            ));
+            let instances = validate_tree(&tree);
+            assert!(!instances.is_empty(), "{file} holds no image");
+            seen.extend(instances.into_values());
+            let readme = fs::read_to_string(tree.join("README.TXT")).unwrap();
+            assert!(
+                readme.contains(&format!("VOLUME {} OF {count}", n + 1)),
+                "{readme}"
+            );
+            let one = dicompack(&["verify", v.to_str().unwrap(), "--json"], &dir);
+            ok(&one);
+            let doc = one.json();
+            assert_eq!(doc["volume"]["number"], n + 1);
+            assert_eq!(doc["volume"]["count"], count);
+        }
+        // Every image of the input exactly once.
+        seen.sort();
+        let mut want = all.clone();
+        want.sort();
+        assert_eq!(seen, want, "{name}: the volumes together");
+
+        let paths: Vec<&str> = volumes.iter().map(|p| p.to_str().unwrap()).collect();
+        let mut args = vec!["verify"];
+        args.extend(&paths);
+        let set = dicompack(&args, &dir);
+        ok(&set);
+        assert!(set.stdout.contains("SET COMPLETE"), "{}", set.describe());
+        let mut args = vec!["verify", "--json"];
+        args.extend(&paths[1..]);
+        let short = dicompack(&args, &dir);
+        assert_eq!(short.code, Some(1), "{}", short.describe());
+        assert_eq!(short.json()["problems"][0]["code"], "volume_missing");
+    }
 }

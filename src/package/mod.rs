@@ -166,10 +166,12 @@ pub struct PackOptions {
     pub container: Container,
     /// Encrypt every entry with AES-256 (WinZip AE-2) under this passphrase (ZIP only).
     pub passphrase: Option<Passphrase>,
+    /// Which volume of a set this package is (see [`crate::volumes`]).
+    pub volume: Option<crate::volumes::VolumeEntry>,
 }
 
 /// What the run knows beyond the catalog, recorded in the manifest.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Notes {
     pub sources: Vec<manifest::SourceInput>,
     pub identities: Vec<Identity>,
@@ -320,6 +322,20 @@ pub fn write(
     drop(dicomdir);
     drop(fileset);
 
+    if let Some(v) = &opts.volume {
+        // The index page lists what the selection left out: here, where the rest is.
+        notes.left_out.push(format!(
+            "This is volume {} of {}; the other volumes hold the rest:",
+            v.number, v.count
+        ));
+        notes.left_out.extend(
+            v.holds
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| n + 1 != v.number)
+                .map(|(_, h)| h.clone()),
+        );
+    }
     let identities: Vec<String> = notes.identities.iter().map(Identity::to_string).collect();
     let created = created_time(opts.source_date_epoch);
     let visuals = if previews.is_none() {
@@ -339,7 +355,10 @@ pub fn write(
     };
 
     let summary = summarize(catalog, &copied.packed, copied.entries.iter().map(|e| e.3));
-    let readme = readme_text(&summary, visuals.is_some());
+    let mut readme = readme_text(&summary, visuals.is_some(), opts.passphrase.is_some());
+    if let Some(v) = &opts.volume {
+        readme.push_str(&volume_text(v));
+    }
     archive.add_bytes(names::README, readme.as_bytes())?;
 
     notes
@@ -353,11 +372,23 @@ pub fn write(
         filled,
     };
     let by_series = visuals.as_ref().map(|v| &v.by_series);
-    write_manifest(&mut archive, catalog, &copied, by_series, notes, head)?;
+    let volume = opts.volume.clone();
+    write_manifest(
+        &mut archive,
+        catalog,
+        &copied,
+        by_series,
+        notes,
+        head,
+        volume,
+    )?;
 
     let fingerprint = archive.add_checksum_list()?;
     check_cancelled(cancel)?;
-    let label = image.then(|| volume_label(catalog));
+    let label = image.then(|| match &opts.volume {
+        Some(v) => iso::volume_label(&format!("{}_V{}", volume_label(catalog), v.number)),
+        None => volume_label(catalog),
+    });
     let stamp = epoch_time(opts.source_date_epoch);
     let package_size = finish(archive, temp, output, &dir, label.as_deref(), stamp)?;
     Ok(PackReport {
@@ -389,6 +420,7 @@ fn write_manifest<W: Write + Seek>(
     visuals: Option<&HashMap<String, pages::SeriesVisual>>,
     notes: Notes,
     head: ManifestHead,
+    volume: Option<crate::volumes::VolumeEntry>,
 ) -> Result<(), PackError> {
     let manifest = Manifest {
         format: manifest::FORMAT.to_string(),
@@ -410,6 +442,7 @@ fn write_manifest<W: Write + Seek>(
         ignored: notes.ignored,
         warnings: notes.warnings,
         filled: head.filled,
+        volume,
     };
     archive.add_streamed(names::MANIFEST, 0, |w| {
         serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
@@ -1041,7 +1074,7 @@ fn manifest_tree(
         .collect()
 }
 
-fn readme_text(s: &manifest::Summary, pages: bool) -> String {
+fn readme_text(s: &manifest::Summary, pages: bool, encrypted: bool) -> String {
     let look = if pages {
         "\nTO LOOK AT THE STUDIES WITHOUT A VIEWER\n  Open INDEX.HTM in any web browser: it lists every study and series\n  with a small preview picture. The previews are not for diagnosis.\n"
     } else {
@@ -1061,13 +1094,22 @@ HOW TO OPEN THE IMAGES
   in the DICOM folder; the DICOMDIR file is their table of contents.
 {look}
 HOW TO CHECK THAT NOTHING WAS CHANGED OR LOST
-  Every file is listed with its SHA-256 checksum in SHA256.TXT.
-  - With dicompack:    dicompack verify <this package>
-  - With no software:  in the extracted folder, run   sha256sum -c SHA256.TXT
-    Every line must say OK.
+  Every file is listed with its SHA-256 checksum in SHA256.TXT. Open a
+  terminal in the folder that holds this file (the disc, or the extracted
+  package), then:
+  - Windows (PowerShell):
+      Get-Content SHA256.TXT | % {{ $h, $f = $_ -split '  ', 2;
+        if ((Get-FileHash -Algorithm SHA256 $f).Hash -eq $h) {{ 'OK: ' + $f }}
+        else {{ 'FAILED: ' + $f }} }}
+  - macOS (Terminal):   shasum -a 256 -c SHA256.TXT
+  - Linux:              sha256sum -c SHA256.TXT
+  - With dicompack:     dicompack verify <this package>
+  Every line must say OK.
   The sender can read you the package fingerprint (the SHA-256 of
-  SHA256.TXT) over the phone:   sha256sum SHA256.TXT
-
+  SHA256.TXT) over the phone: it is the checksum of SHA256.TXT itself
+  (Windows: Get-FileHash SHA256.TXT; macOS: shasum -a 256 SHA256.TXT;
+  Linux: sha256sum SHA256.TXT).
+{sealed}
 WHAT ELSE IS HERE
   MANIFEST.JSN  a machine-readable list of every file, where it came from,
                 and anything that could not be included, with the reason.
@@ -1080,7 +1122,27 @@ WHAT ELSE IS HERE
         ps = if s.patients == 1 { "" } else { "s" },
         version = env!("CARGO_PKG_VERSION"),
         look = look,
+        sealed = if encrypted {
+            "\nTHIS PACKAGE IS ENCRYPTED (AES-256)\n  It opens with its passphrase, which the sender gives you separately,\n  in these free programs: 7-Zip (Windows, Linux: 7z x), Keka or The\n  Unarchiver (macOS), and in WinZip. The built-in Windows and macOS\n  unzip cannot open it.\n"
+        } else {
+            ""
+        },
     )
+}
+
+/// README.TXT's part for one volume of a set.
+fn volume_text(v: &crate::volumes::VolumeEntry) -> String {
+    let mut out = format!(
+        "\nTHIS IS VOLUME {} OF {}\n  The images were split over {} packages (or discs) because they do not\n  fit on one. Each is complete on its own and opens in any DICOM viewer.\n  Set identifier: {}\n",
+        v.number, v.count, v.count, v.set
+    );
+    for h in &v.holds {
+        out.push_str("  ");
+        out.push_str(h);
+        out.push('\n');
+    }
+    out.push_str("  dicompack verify <every volume> checks that the set is complete.\n");
+    out
 }
 
 fn epoch_time(source_date_epoch: Option<i64>) -> time::OffsetDateTime {
