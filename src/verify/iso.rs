@@ -190,6 +190,76 @@ mod tests {
         assert_eq!(iso_name(b"DICOM"), "DICOM");
     }
 
+    /// A record: extent, length, flags, name.
+    fn rec(extent: u32, len: u32, flags: u8, name: &[u8]) -> Vec<u8> {
+        let n = 33 + name.len() + (name.len() + 1) % 2;
+        let mut r = vec![0u8; n];
+        r[0] = n as u8;
+        r[2..6].copy_from_slice(&extent.to_le_bytes());
+        r[6..10].copy_from_slice(&extent.to_be_bytes());
+        r[10..14].copy_from_slice(&len.to_le_bytes());
+        r[14..18].copy_from_slice(&len.to_be_bytes());
+        r[25] = flags;
+        r[32] = name.len() as u8;
+        r[33..33 + name.len()].copy_from_slice(name);
+        r
+    }
+
+    /// An image whose root (sector 18) holds `records`.
+    fn image(records: &[Vec<u8>]) -> tempfile::NamedTempFile {
+        let mut bytes = vec![0u8; 20 * 2048];
+        let pvd = &mut bytes[16 * 2048..17 * 2048];
+        pvd[..7].copy_from_slice(b"\x01CD001\x01");
+        pvd[128..132].copy_from_slice(&[0x00, 0x08, 0x08, 0x00]);
+        pvd[156..190].copy_from_slice(&rec(18, 2048, 2, &[0]));
+        bytes[17 * 2048..17 * 2048 + 7].copy_from_slice(b"\xffCD001\x01");
+        let mut at = 18 * 2048;
+        for r in records {
+            bytes[at..at + r.len()].copy_from_slice(r);
+            at += r.len();
+        }
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), &bytes).unwrap();
+        f
+    }
+
+    #[test]
+    fn hostile_images_are_refused_without_reading_past_their_end() {
+        let cases: [(&str, Vec<Vec<u8>>); 4] = [
+            ("loop", vec![rec(18, 2048, 2, b"A")]),
+            (
+                "folder past the end",
+                vec![rec(18, 2048, 2, b"A"), rec(1000, 2048, 2, b"B")],
+            ),
+            ("file past the end", vec![rec(19, 0xFFFF_FFF0, 0, b"F.;1")]),
+            ("cut name", {
+                let mut r = rec(19, 1, 0, b"X");
+                r[32] = 100;
+                vec![r]
+            }),
+        ];
+        for (what, records) in cases {
+            let f = image(&records);
+            let file = File::open(f.path()).unwrap();
+            assert!(is_image(&file), "{what}");
+            let mut problems = Vec::new();
+            list(&file, &mut problems, 100);
+            assert!(
+                matches!(problems.as_slice(), [Problem::ImageMalformed { .. }]),
+                "{what}: {problems:?}"
+            );
+        }
+        let f = image(&[rec(19, 5, 0, b"README.TXT;1")]);
+        let mut problems = Vec::new();
+        let files = list(&File::open(f.path()).unwrap(), &mut problems, 100);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            (files[0].name.as_str(), files[0].start, files[0].size),
+            ("README.TXT", 19 * 2048, 5)
+        );
+    }
+
     #[test]
     fn garbage_is_not_an_image() {
         let dir = tempfile::tempdir().unwrap();
