@@ -67,11 +67,14 @@ fn check_with_dciodvfy(tree: &Path) {
     );
 }
 
-/// The validators over an extracted tree; returns pydicom's FileSet instances (path → UID).
-fn validate_tree(tree: &Path) -> BTreeMap<String, String> {
+/// The validators over an extracted tree (DCMTK too when `dcmtk`); returns pydicom's FileSet
+/// instances (path → UID).
+fn validate_tree(tree: &Path, dcmtk: bool) -> BTreeMap<String, String> {
     check_with_sha256sum(tree);
     check_with_dciodvfy(tree);
-    check_with_dcmtk(tree);
+    if dcmtk {
+        check_with_dcmtk(tree);
+    }
     let report = check_with_pydicom_fileset(tree);
     report["instances"]
         .as_array()
@@ -193,7 +196,7 @@ fn a_disc_image_opens_in_isoinfo_xorriso_and_7z_and_passes_the_validators() {
         "7z and xorriso extract the same"
     );
     assert_eq!(tree.get("DICOMDIR"), Some(&dicomdir.stdout), "isoinfo -x");
-    let instances = validate_tree(&by_7z);
+    let instances = validate_tree(&by_7z, true);
     assert_eq!(instances.len(), DISC_INSTANCES);
 
     // dicompack reads the image as the receiver's tools do.
@@ -379,7 +382,6 @@ fn volumes_are_each_a_complete_file_set_and_together_hold_every_image_once() {
             Need::SevenZip,
             Need::Sha256sum,
             Need::Dicom3tools,
-            Need::Dcmtk,
             Need::Pydicom,
         ],
     ) {
@@ -398,8 +400,8 @@ fn volumes_are_each_a_complete_file_set_and_together_hold_every_image_once() {
     assert_eq!(all.len(), DISC_INSTANCES);
 
     for (name, size, limit) in [
-        ("ZSET.ZIP", "60K", 60_000u64),
-        ("ISET.ISO", "150K", 150_000),
+        ("ZSET.ZIP", "100K", 100_000u64),
+        ("ISET.ISO", "200K", 200_000),
     ] {
         pack_to(&dir, name, &["--volume-size", size], &[]);
         let stem = name.split('.').next().unwrap();
@@ -433,7 +435,7 @@ fn volumes_are_each_a_complete_file_set_and_together_hold_every_image_once() {
                 ],
                 &dir,
             ));
-            let instances = validate_tree(&tree);
+            let instances = validate_tree(&tree, false);
             assert!(!instances.is_empty(), "{file} holds no image");
             seen.extend(instances.into_values());
             let readme = fs::read_to_string(tree.join("README.TXT")).unwrap();
