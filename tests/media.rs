@@ -443,6 +443,11 @@ fn volumes_are_each_a_complete_file_set_and_together_hold_every_image_once() {
                 readme.contains(&format!("VOLUME {} OF {count}", n + 1)),
                 "{readme}"
             );
+            let index = fs::read_to_string(tree.join("INDEX.HTM")).unwrap();
+            assert!(
+                index.contains(&format!("This is volume {} of {count}", n + 1)),
+                "{index}"
+            );
             let one = dicompack(&["verify", v.to_str().unwrap(), "--json"], &dir);
             ok(&one);
             let doc = one.json();

@@ -322,20 +322,24 @@ pub fn write(
     drop(dicomdir);
     drop(fileset);
 
-    if let Some(v) = &opts.volume {
-        // The index page lists what the selection left out: here, where the rest is.
-        notes.left_out.push(format!(
-            "This is volume {} of {}; the other volumes hold the rest:",
-            v.number, v.count
-        ));
-        notes.left_out.extend(
-            v.holds
-                .iter()
-                .enumerate()
-                .filter(|(n, _)| n + 1 != v.number)
-                .map(|(_, h)| h.clone()),
-        );
-    }
+    // The index page says where the rest of a set is.
+    let volumes: Vec<String> = opts
+        .volume
+        .iter()
+        .flat_map(|v| {
+            std::iter::once(format!(
+                "This is volume {} of {} (set {}); the other volumes hold the rest:",
+                v.number, v.count, v.set
+            ))
+            .chain(
+                v.holds
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| n + 1 != v.number)
+                    .map(|(_, h)| h.clone()),
+            )
+        })
+        .collect();
     let identities: Vec<String> = notes.identities.iter().map(Identity::to_string).collect();
     let created = created_time(opts.source_date_epoch);
     let visuals = if previews.is_none() {
@@ -349,6 +353,7 @@ pub fn write(
             left_out: &notes.left_out,
             skipped: notes.skipped.len() + copied.failed.len(),
             created: &created,
+            volumes: &volumes,
         };
         write_pages(&mut archive, &ctx)?;
         Some(v)
