@@ -13,10 +13,12 @@ use crate::discover::{self, InputError};
 use crate::extract::{self, ExtractError, Extracted};
 use crate::manifest::SourceInput;
 use crate::package::{self, Compression, Output, PackError, PackOptions, PackReport, Thumbnails};
+use crate::passphrase::{Passphrase, PassphraseError};
 use crate::scan::Pass;
 use crate::select::{self, Filters, SelectError, SeveralPatients};
 use crate::survey::{self, Survey};
 use crate::verify::{self, Verdict};
+use crate::volumes::{self, VolumeError};
 use std::path::{Path, PathBuf};
 
 /// The exit codes in a sentence, for the command line's help.
@@ -117,6 +119,10 @@ pub enum CommandError {
     Interrupted,
     #[error(transparent)]
     Ui(#[from] crate::ui::UiError),
+    #[error(transparent)]
+    Passphrase(#[from] PassphraseError),
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
 }
 
 impl CommandError {
@@ -126,7 +132,9 @@ impl CommandError {
             | CommandError::Input(_)
             | CommandError::Select(_)
             | CommandError::SeveralPatients { .. }
-            | CommandError::Pack(PackError::Exists(_))
+            | CommandError::Pack(PackError::Exists(_) | PackError::EncryptedImage)
+            | CommandError::Passphrase(_)
+            | CommandError::Volume(_)
             | CommandError::Extract(
                 ExtractError::NotEmpty(_) | ExtractError::Exists(_) | ExtractError::InTheWay(_),
             ) => Exit::Usage,
@@ -198,6 +206,51 @@ pub struct PackRequest {
     pub filters: Filters,
     /// Seconds since 1970 for entry times and the manifest (SOURCE_DATE_EPOCH).
     pub source_date_epoch: Option<i64>,
+    /// ZIP or disc image; `None`: as the output's name says (`.iso`), else a ZIP.
+    pub container: Option<package::Container>,
+    /// Encrypt the package under this passphrase (see [`passphrase_for`]).
+    pub passphrase: Option<Passphrase>,
+    /// The passphrase was made here: the outcome shows it, once.
+    pub show_passphrase: bool,
+    /// Split into volumes of at most this many bytes (`NAME-1-of-3.zip`, …).
+    pub volume_size: Option<u64>,
+}
+
+/// Where an encrypted package's passphrase comes from, as the user asked.
+#[derive(Debug, Clone, Default)]
+pub struct PassphraseSource {
+    /// `--passphrase-file`.
+    pub file: Option<PathBuf>,
+    /// `--passphrase generate`.
+    pub generate: bool,
+    /// A value given on the command line other than `generate`: refused.
+    pub on_command_line: bool,
+    /// A person is at a terminal and can be asked.
+    pub terminal: bool,
+    /// Asked for a new package: typed twice.
+    pub confirm: bool,
+}
+
+/// The passphrase from where it was asked for: a file, `DICOMPACK_PASSPHRASE`, made of words,
+/// or typed at the terminal (in this order). `Ok(None)`: none was asked for and none can be
+/// asked. The second value says it was made here (to be shown to the sender once).
+pub fn passphrase_for(src: &PassphraseSource) -> Result<Option<(Passphrase, bool)>, CommandError> {
+    if src.on_command_line {
+        return Err(PassphraseError::OnCommandLine.into());
+    }
+    if let Some(f) = &src.file {
+        return Ok(Some((Passphrase::from_file(f)?, false)));
+    }
+    if src.generate {
+        return Ok(Some((Passphrase::generate()?, true)));
+    }
+    if let Some(p) = Passphrase::from_env()? {
+        return Ok(Some((p, false)));
+    }
+    if src.terminal {
+        return Ok(Some((Passphrase::ask(src.confirm)?, false)));
+    }
+    Ok(None)
 }
 
 impl PackRequest {
@@ -237,6 +290,10 @@ impl PackRequest {
         if self.allow_multiple_patients {
             out.push("--allow-multiple-patients".into());
         }
+        if self.passphrase.is_some() {
+            // That it is encrypted; never with what.
+            out.push("--encrypt".into());
+        }
         out
     }
 }
@@ -246,12 +303,18 @@ impl PackRequest {
 pub struct Packed {
     pub survey: Survey,
     pub report: PackReport,
+    /// A passphrase made for this package, to show the sender once.
+    pub generated_passphrase: Option<Passphrase>,
+    /// When split into volumes: volumes 2, 3, … (`report` is volume 1).
+    pub more_volumes: Vec<PackReport>,
 }
 
 impl Packed {
     /// True when some DICOM input is not in the package (unusable, or failed to copy).
     pub fn incomplete(&self) -> bool {
-        self.survey.incomplete() || !self.report.failed.is_empty()
+        self.survey.incomplete()
+            || !self.report.failed.is_empty()
+            || self.more_volumes.iter().any(|r| !r.failed.is_empty())
     }
 
     pub fn exit(&self) -> Exit {
@@ -292,11 +355,19 @@ pub fn pack(
             identities.len()
         ));
     }
+    let container = req
+        .container
+        .or_else(|| req.output.as_deref().map(package::Container::for_path))
+        .unwrap_or_default();
+    let path = match &req.output {
+        Some(p) => p.clone(),
+        // An encrypted package's name says nothing of what it holds.
+        None if req.passphrase.is_some() => anonymous_name(Path::new("."), container),
+        None => select::default_package_name(&survey.catalog, Path::new("."))
+            .with_extension(container.extension()),
+    };
     let output = Output {
-        path: req
-            .output
-            .clone()
-            .unwrap_or_else(|| select::default_package_name(&survey.catalog, Path::new("."))),
+        path,
         replace: req.force,
     };
     let opts = PackOptions {
@@ -304,6 +375,9 @@ pub fn pack(
         source_date_epoch: req.source_date_epoch,
         compression: req.compression,
         recorded_options: req.recorded_options(),
+        container,
+        passphrase: req.passphrase.clone(),
+        volume: None,
     };
     let notes = package::Notes {
         sources: provenance(&req.inputs),
@@ -313,30 +387,106 @@ pub fn pack(
         ignored: survey.ignored.clone(),
         warnings,
     };
-    // The previews are drawn first, spooled beside the package, and streamed into it.
+    let plan = match req.volume_size {
+        Some(size) => Some(volumes::plan(
+            &survey.catalog,
+            size,
+            container == package::Container::Iso,
+        )?),
+        None => None,
+    }
+    .filter(|p| p.volumes.len() > 1);
+    let generated_passphrase = req.passphrase.clone().filter(|_| req.show_passphrase);
+    let Some(plan) = plan else {
+        let report = write_one(&survey.catalog, notes, &output, &opts, progress, cancel)?;
+        return Ok(Packed {
+            survey,
+            report,
+            generated_passphrase,
+            more_volumes: Vec::new(),
+        });
+    };
+    let count = plan.volumes.len();
+    let outputs: Vec<Output> = (1..=count)
+        .map(|n| Output {
+            path: volumes::volume_path(&output.path, n, count),
+            replace: req.force,
+        })
+        .collect();
+    // Every name is checked before the first volume is written: no half set.
+    if let Some(taken) = outputs.iter().find(|o| o.path.exists() && !o.replace) {
+        return Err(PackError::Exists(taken.path.clone()).into());
+    }
+    let set = volumes::new_set_uid();
+    let mut reports = Vec::with_capacity(count);
+    for (n, (catalog, out)) in plan.volumes.iter().zip(&outputs).enumerate() {
+        let mut o = opts.clone();
+        o.volume = Some(volumes::VolumeEntry {
+            set: set.clone(),
+            number: n + 1,
+            count,
+            set_instances: survey.catalog.instance_count(),
+            holds: plan.holds.clone(),
+        });
+        reports.push(write_one(
+            catalog,
+            notes.clone(),
+            out,
+            &o,
+            progress,
+            cancel,
+        )?);
+    }
+    let mut reports = reports.into_iter();
+    let report = reports.next().ok_or(PackError::Empty)?;
+    Ok(Packed {
+        survey,
+        report,
+        generated_passphrase,
+        more_volumes: reports.collect(),
+    })
+}
+
+/// Draws the previews of one package (spooled beside it) and writes it.
+fn write_one(
+    catalog: &Catalog,
+    notes: package::Notes,
+    output: &Output,
+    opts: &PackOptions,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<PackReport, CommandError> {
     progress.begin(Stage::Drawing);
-    progress.total(survey.catalog.series_count() as u64);
+    progress.total(catalog.series_count() as u64);
     let tick = || progress.tick();
-    let previews =
-        package::render_previews(&survey.catalog, req.thumbnails, &output, &tick, cancel);
+    let previews = package::render_previews(catalog, opts.thumbnails, output, &tick, cancel);
     progress.end();
     let previews = previews?;
     progress.begin(Stage::Packing);
-    progress.total(survey.catalog.instance_count() as u64);
+    progress.total(catalog.instance_count() as u64);
     let written = package::write(
-        &survey.catalog,
+        catalog,
         notes,
         &previews,
-        &output,
-        &opts,
+        output,
+        opts,
         &|| progress.tick(),
         cancel,
     );
     progress.end();
-    Ok(Packed {
-        survey,
-        report: written?,
-    })
+    Ok(written?)
+}
+
+/// `IMAGES.zip`, or `IMAGES-2.zip`… when taken: a name with nothing of the patient.
+fn anonymous_name(dir: &Path, container: package::Container) -> PathBuf {
+    let ext = container.extension();
+    (1..10_000)
+        .map(|n| match n {
+            1 => dir.join(format!("IMAGES.{ext}")),
+            n => dir.join(format!("IMAGES-{n}.{ext}")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("IMAGES.{ext}")))
 }
 
 /// Where the images came from: each input as given, with its disc's volume label when one
@@ -355,6 +505,8 @@ fn provenance(inputs: &[PathBuf]) -> Vec<SourceInput> {
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
     pub package: PathBuf,
+    /// Opens an encrypted package.
+    pub passphrase: Option<Passphrase>,
 }
 
 /// The verdict's exit code: failed verification is [`Exit::Failed`].
@@ -372,7 +524,10 @@ pub fn verify(
     if cancel.is_cancelled() {
         return Err(CommandError::Interrupted);
     }
-    Ok(verify::verify_path(&req.package))
+    Ok(verify::verify_path_with(
+        &req.package,
+        req.passphrase.as_ref(),
+    ))
 }
 
 /// `extract`: verify a package, then unpack it into a folder.
@@ -383,6 +538,8 @@ pub struct ExtractRequest {
     pub dest: PathBuf,
     /// Write into a folder that is not empty, replacing files of the same name.
     pub force: bool,
+    /// Opens an encrypted package.
+    pub passphrase: Option<Passphrase>,
 }
 
 /// Extraction runs to its end: `progress` and `cancel` are not consulted yet.
@@ -395,7 +552,43 @@ pub fn extract(
     if cancel.is_cancelled() {
         return Err(CommandError::Interrupted);
     }
-    Ok(extract::extract(&req.package, &req.dest, req.force)?)
+    Ok(extract::extract_with(
+        &req.package,
+        &req.dest,
+        req.force,
+        req.passphrase.as_ref(),
+    )?)
+}
+
+/// `verify` of every volume of a set: each one, then the set as a whole.
+pub fn verify_set(
+    packages: &[PathBuf],
+    passphrase: Option<&Passphrase>,
+    cancel: &Cancel,
+) -> Result<volumes::SetVerdict, CommandError> {
+    let mut verdicts = Vec::with_capacity(packages.len());
+    for p in packages {
+        exists(p)?;
+        if cancel.is_cancelled() {
+            return Err(CommandError::Interrupted);
+        }
+        verdicts.push(volumes::VolumeVerdict {
+            path: p.display().to_string(),
+            verdict: verify::verify_path_with(p, passphrase),
+        });
+    }
+    Ok(volumes::check_set(verdicts))
+}
+
+/// Whether the package at `path` is encrypted (and so needs a passphrase to be read).
+pub fn is_encrypted(path: &Path) -> bool {
+    let mut problems = Vec::new();
+    verify::Package::open(path).is_ok_and(|mut p| {
+        p.entries(&mut problems);
+        problems
+            .iter()
+            .any(|p| matches!(p, verify::Problem::PassphraseNeeded))
+    })
 }
 
 fn exists(path: &Path) -> Result<(), CommandError> {

@@ -9,6 +9,7 @@
 
 use crate::checksum::{self, Digest};
 use crate::package::names::CHECKSUMS;
+use crate::passphrase::Passphrase;
 use crate::verify::{self, Package, Problem, Reader, Verdict};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
@@ -56,11 +57,22 @@ pub struct Extracted {
 
 /// Verifies `package`, then extracts it into `dest`.
 pub fn extract(package: &Path, dest: &Path, force: bool) -> Result<Extracted, ExtractError> {
-    let verdict = verify::verify_path(package);
+    extract_with(package, dest, force, None)
+}
+
+/// [`extract`], with the passphrase of an encrypted package.
+pub fn extract_with(
+    package: &Path,
+    dest: &Path,
+    force: bool,
+    passphrase: Option<&Passphrase>,
+) -> Result<Extracted, ExtractError> {
+    let verdict = verify::verify_path_with(package, passphrase);
     if !verdict.ok {
         return Err(ExtractError::NotVerified(Box::new(verdict)));
     }
-    let mut pkg = Package::open(package).map_err(ExtractError::Package)?;
+    let mut pkg = Package::open_with(package, passphrase.map(Passphrase::as_str))
+        .map_err(ExtractError::Package)?;
     let mut problems = Vec::new();
     let entries = pkg.entries(&mut problems);
     if let Some(p) = problems.into_iter().next() {

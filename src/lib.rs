@@ -31,6 +31,7 @@ pub mod layout; // catalog → PS3.10 file IDs with no patient data in any path
 pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
 pub mod package; // layout + files → the ZIP transfer package, temp name then rename
 pub mod pages; // INDEX.HTM and the study pages: plain XHTML + JPEG, no script
+pub mod passphrase; // an encrypted package's passphrase: file, environment, terminal, or made of words
 pub mod platform; // what the OS decides (opening a source without blocking), behind one interface
 pub mod render; // one representative frame per series → thumbnail
 pub mod report; // plain-words text for people: the tree, the skipped files, the summary
@@ -39,3 +40,4 @@ pub mod select; // filters → the catalog to pack, what was left out, the mixed
 pub mod survey; // discover + scan + catalog + DICOMDIR cross-check, shared by scan and pack
 pub mod ui; // `dicompack ui`: the local web page, on the same commands
 pub mod verify; // package → verdict, the receiver's view
+pub mod volumes; // a selection too large for one medium → volumes, each a complete file-set

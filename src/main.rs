@@ -10,6 +10,7 @@ use dicompack::cancel::Cancel;
 use dicompack::commands::{self, CommandError, Exit, Progress, Stage};
 use dicompack::commands::{ExtractRequest, PackRequest, ScanRequest, VerifyRequest};
 use dicompack::package::{self, Compression, Thumbnails};
+use dicompack::passphrase::Passphrase;
 use dicompack::report::{self, Shown};
 use dicompack::select::Filters;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -74,11 +75,15 @@ enum Command {
     Scan(ScanArgs),
     /// Build a checksummed transfer package (a ZIP holding a DICOM file-set).
     Pack(PackArgs),
-    /// Check a package (a .zip or an extracted folder): every file, checksum and reference.
+    /// Check a package (a .zip, an .iso or an extracted folder): every file, checksum and reference.
     Verify {
-        package: PathBuf,
+        /// One package, or every volume of a set (then the set is checked as a whole too).
+        #[arg(required = true)]
+        packages: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        secret: Secret,
     },
     /// Verify a package, then unpack it into a folder (refused if verification fails).
     Extract(ExtractArgs),
@@ -104,6 +109,41 @@ struct UiArgs {
     tick_delay_ms: u64,
 }
 
+/// The passphrase of an encrypted package: never on the command line.
+#[derive(clap::Args, Default)]
+struct Secret {
+    /// Read the passphrase from the first line of this file (else DICOMPACK_PASSPHRASE, else
+    /// it is asked on the terminal).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// `generate`: make a strong passphrase of common words, shown once (pack only). A
+    /// passphrase itself is never taken here: others on the computer could read it.
+    #[arg(long, value_name = "generate")]
+    passphrase: Option<String>,
+}
+
+impl Secret {
+    /// `new`: for a package being made (typed twice, may be generated).
+    fn source(&self, new: bool) -> commands::PassphraseSource {
+        let generate = self.passphrase.as_deref() == Some("generate");
+        commands::PassphraseSource {
+            file: self.passphrase_file.clone(),
+            generate: generate && new,
+            on_command_line: self.passphrase.is_some() && !(generate && new),
+            terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            confirm: new,
+        }
+    }
+
+    /// The passphrase to open a package with, when one is given; asked on the terminal only
+    /// when the package turns out to need it.
+    fn to_open(&self, package: &std::path::Path) -> Result<Option<Passphrase>, CommandError> {
+        let mut src = self.source(false);
+        src.terminal = src.terminal && commands::is_encrypted(package);
+        Ok(commands::passphrase_for(&src)?.map(|(p, _)| p))
+    }
+}
+
 #[derive(clap::Args)]
 struct ExtractArgs {
     package: PathBuf,
@@ -114,6 +154,8 @@ struct ExtractArgs {
     force: bool,
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    secret: Secret,
 }
 
 #[derive(clap::Args)]
@@ -136,10 +178,24 @@ struct ScanArgs {
 struct PackArgs {
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Where to write the package (a .zip file). Default: a name from the patient and
-    /// the study dates, in the current folder, never replacing a file.
+    /// Where to write the package (a .zip file, or an .iso disc image). Default: a name from
+    /// the patient and the study dates (with --encrypt: IMAGES.zip), in the current folder,
+    /// never replacing a file.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Write an ISO 9660 disc image to burn on a CD, DVD or BD (as an output named .iso does).
+    #[arg(long)]
+    iso: bool,
+    /// Encrypt every file with AES-256 (opens in 7-Zip, WinZip, Keka). The passphrase comes from
+    /// --passphrase-file, DICOMPACK_PASSPHRASE, --passphrase generate, or is asked twice.
+    #[arg(long, conflicts_with = "iso")]
+    encrypt: bool,
+    #[command(flatten)]
+    secret: Secret,
+    /// Split into volumes of at most this size, each complete on its own (NAME-1-of-3.zip, …):
+    /// bytes with K, M or G (650M), or cd (700 MB), dvd (4.7 GB), dvd-dl, bd (25 GB), email (20 MB).
+    #[arg(long, value_name = "SIZE", value_parser = |s: &str| dicompack::volumes::parse_size(s))]
+    volume_size: Option<u64>,
     /// Replace the output file if it exists.
     #[arg(long)]
     force: bool,
@@ -198,6 +254,20 @@ fn main() -> ExitCode {
             show(commands::scan(&req, &bars, &cancel), a.json)
         }
         Command::Pack(a) => {
+            let secret = if a.encrypt {
+                match commands::passphrase_for(&a.secret.source(true)) {
+                    Ok(Some(s)) => Some(s),
+                    Ok(None) => {
+                        return finish(show::<commands::Packed>(
+                            Err(dicompack::passphrase::PassphraseError::Missing.into()),
+                            a.json,
+                        ));
+                    }
+                    Err(e) => return finish(show::<commands::Packed>(Err(e), a.json)),
+                }
+            } else {
+                None
+            };
             let req = PackRequest {
                 inputs: a.inputs,
                 output: a.output,
@@ -211,22 +281,48 @@ fn main() -> ExitCode {
                 compression: a.compression,
                 filters: a.selection.into(),
                 source_date_epoch: package::source_date_epoch_from_env(),
+                container: a.iso.then_some(package::Container::Iso),
+                show_passphrase: secret.as_ref().is_some_and(|s| s.1),
+                passphrase: secret.map(|s| s.0),
+                volume_size: a.volume_size,
             };
             show(commands::pack(&req, &bars, &cancel), a.json)
         }
-        Command::Verify { package, json } => show(
-            commands::verify(&VerifyRequest { package }, &bars, &cancel),
+        Command::Verify {
+            mut packages,
             json,
-        ),
-        Command::Extract(a) => {
-            let (package, dest, force) = (a.package, a.dest, a.force);
-            let req = ExtractRequest {
-                package,
-                dest,
-                force,
-            };
-            show(commands::extract(&req, &bars, &cancel), a.json)
-        }
+            secret,
+        } => match secret.to_open(packages.first().map_or(std::path::Path::new(""), |p| p)) {
+            Ok(passphrase) if packages.len() == 1 => show(
+                commands::verify(
+                    &VerifyRequest {
+                        package: packages.remove(0),
+                        passphrase,
+                    },
+                    &bars,
+                    &cancel,
+                ),
+                json,
+            ),
+            Ok(passphrase) => show(
+                commands::verify_set(&packages, passphrase.as_ref(), &cancel),
+                json,
+            ),
+            Err(e) => show::<dicompack::verify::Verdict>(Err(e), json),
+        },
+        Command::Extract(a) => match a.secret.to_open(&a.package) {
+            Ok(passphrase) => {
+                let (package, dest, force) = (a.package, a.dest, a.force);
+                let req = ExtractRequest {
+                    package,
+                    dest,
+                    force,
+                    passphrase,
+                };
+                show(commands::extract(&req, &bars, &cancel), a.json)
+            }
+            Err(e) => show::<dicompack::extract::Extracted>(Err(e), a.json),
+        },
         Command::Ui(a) => {
             let req = dicompack::ui::UiRequest {
                 listen: a.listen,
@@ -237,6 +333,10 @@ fn main() -> ExitCode {
             show(commands::ui(&req, &ui_ready, &cancel), false)
         }
     };
+    finish(exit)
+}
+
+fn finish(exit: Exit) -> ExitCode {
     ExitCode::from(u8::from(exit))
 }
 
@@ -256,7 +356,7 @@ fn ui_ready(r: dicompack::ui::Ready) {
 }
 
 /// Prints the outcome on stdout and stderr and says which exit code it comes to.
-fn show(outcome: Result<impl Shown, CommandError>, json: bool) -> Exit {
+fn show<T: Shown>(outcome: Result<T, CommandError>, json: bool) -> Exit {
     let shown: &dyn Shown = outcome.as_ref().map_or_else(|e| e as _, |o| o as _);
     if let Err(e) = report::show(shown, json, &mut std::io::stdout(), &mut std::io::stderr()) {
         eprintln!("dicompack: cannot write the output: {e}");

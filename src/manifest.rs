@@ -43,6 +43,9 @@ pub struct Manifest<I = Vec<InstanceEntry>> {
     /// `dcmmkdir +I` fills them; never a patient's identity or a date.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filled: Vec<Filled>,
+    /// Which volume of which set this package is, when the selection was split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<crate::volumes::VolumeEntry>,
 }
 
 /// One value the DICOMDIR holds that no source file gave.

@@ -32,6 +32,9 @@ pub struct PageContext<'a> {
     pub left_out: &'a [String],
     pub skipped: usize,
     pub created: &'a str,
+    /// When this package is one volume of a set: which one, and what every other volume
+    /// holds, in plain words.
+    pub volumes: &'a [String],
 }
 
 /// Escapes text for XHTML.
@@ -193,6 +196,13 @@ fn index_page(ctx: &PageContext<'_>) -> String {
         );
     }
     out.push_str("</table>\n");
+    if let Some((this, others)) = ctx.volumes.split_first() {
+        let _ = writeln!(out, "<h2>The other volumes</h2>\n<p>{}</p><ul>", esc(this));
+        for l in others {
+            let _ = writeln!(out, "<li>{}</li>", esc(l));
+        }
+        out.push_str("</ul>\n");
+    }
     if !ctx.left_out.is_empty() {
         let _ = writeln!(
             out,

@@ -586,6 +586,31 @@ pub fn packed(p: &Packed) -> String {
         let _ = writeln!(out, "  {f}");
     }
     let _ = writeln!(out, "Fingerprint: {}", r.fingerprint);
+    if !p.more_volumes.is_empty() {
+        let _ = writeln!(
+            out,
+            "Split into {} volumes, each complete on its own:",
+            p.more_volumes.len() + 1
+        );
+        for v in std::iter::once(r).chain(&p.more_volumes) {
+            let _ = writeln!(
+                out,
+                "  {} ({}, {} {}), fingerprint {}",
+                v.path.display(),
+                size(v.package_size),
+                group_thousands(v.summary.instances),
+                plural(v.summary.instances, "image", "images"),
+                v.fingerprint
+            );
+        }
+    }
+    if let Some(p) = &p.generated_passphrase {
+        let _ = writeln!(
+            out,
+            "Passphrase: {}\n  Give it to the recipient by phone or in person, not with the package. It is shown\n  only this once and is not stored anywhere.",
+            p.as_str()
+        );
+    }
     out
 }
 
@@ -604,13 +629,57 @@ pub fn packed_json(p: &Packed) -> impl Serialize + '_ {
         "skipped": s.skipped.iter().chain(r.failed.iter()).collect::<Vec<_>>(),
         "ignored": s.ignored,
         "warnings": s.warnings,
+        "passphrase": p.generated_passphrase.as_ref().map(|p| p.as_str()),
+        "volumes": std::iter::once(r).chain(&p.more_volumes).filter(|_| !p.more_volumes.is_empty()).map(|v| serde_json::json!({
+            "package": v.path.to_string_lossy(),
+            "fingerprint": v.fingerprint,
+            "size": v.package_size,
+            "instances": v.summary.instances,
+        })).collect::<Vec<_>>(),
     })
+}
+
+impl Shown for crate::volumes::SetVerdict {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for v in &self.volumes {
+            let _ = write!(out, "{}: {}", v.path, verdict(&v.verdict));
+        }
+        for p in &self.problems {
+            let _ = writeln!(out, "  {p}");
+        }
+        let set = self.set.as_deref().unwrap_or("unknown");
+        if self.ok {
+            let _ = writeln!(
+                out,
+                "SET COMPLETE: {} volumes, {} images (set {set})",
+                self.volumes.len(),
+                group_thousands(self.instances)
+            );
+        } else {
+            let _ = writeln!(out, "SET NOT COMPLETE OR NOT INTACT (set {set})");
+        }
+        out
+    }
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        json_to(out, self)
+    }
+    fn exit(&self) -> Exit {
+        if self.ok { Exit::Ok } else { Exit::Failed }
+    }
 }
 
 /// A verdict for people: the headline, then one line per problem.
 pub fn verdict(v: &Verdict) -> String {
     let mut out = v.headline();
     out.push('\n');
+    if let Some(vol) = &v.volume {
+        let _ = writeln!(
+            out,
+            "  Volume {} of {} of set {}; `dicompack verify` of every volume checks the set.",
+            vol.number, vol.count, vol.set
+        );
+    }
     for p in &v.problems {
         let _ = writeln!(out, "  {p}");
     }

@@ -7,12 +7,14 @@
 //! once, in bounded memory; entries are checked on every core at once (hashing is the cost),
 //! and the verdict is the same whichever thread checked what.
 
+mod iso;
 mod problem;
 mod source;
 
 use crate::checksum::{self, Digest};
 use crate::dicomdir;
 use crate::package::names::{self, CHECKSUMS, DICOMDIR, MANIFEST, README};
+use crate::passphrase::Passphrase;
 use crate::scan::{self, Content};
 pub use problem::{Problem, ReadError, Uid};
 use serde::Serialize;
@@ -39,6 +41,10 @@ pub struct Verdict {
     pub files: usize,
     /// SHA-256 of SHA256.TXT, when there is one.
     pub fingerprint: Option<Digest>,
+    /// Which volume of which set this is, as its manifest says (`verify` of every volume
+    /// checks the set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<crate::volumes::VolumeEntry>,
 }
 
 impl Verdict {
@@ -100,6 +106,18 @@ fn read_small(reader: &mut Reader, entry: &Entry) -> Result<Vec<u8>, Problem> {
     Ok(buf)
 }
 
+/// The manifest's `volume`, streamed (the rest of the manifest is parsed and dropped).
+fn read_volume(reader: &mut Reader, entry: &Entry) -> Option<crate::volumes::VolumeEntry> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        volume: Option<crate::volumes::VolumeEntry>,
+    }
+    let r = reader.open(entry).ok()?;
+    let head: Head = serde_json::from_reader(std::io::BufReader::new(r.take(CONTROL_MAX))).ok()?;
+    head.volume
+}
+
 fn unreadable(entry: &Entry, e: std::io::Error) -> Problem {
     Problem::Unreadable {
         file: entry.name.clone(),
@@ -115,9 +133,14 @@ struct FileFacts {
     transfer_syntax_uid: Arc<str>,
 }
 
-/// Verifies the package at `path` (ZIP or folder).
+/// Verifies the package at `path` (ZIP, disc image or folder).
 pub fn verify_path(path: &Path) -> Verdict {
-    match Package::open(path) {
+    verify_path_with(path, None)
+}
+
+/// Verifies the package at `path`; `passphrase` opens an encrypted one.
+pub fn verify_path_with(path: &Path, passphrase: Option<&Passphrase>) -> Verdict {
+    match Package::open_with(path, passphrase.map(Passphrase::as_str)) {
         Ok(mut pkg) => verify_package(&mut pkg),
         Err(e) => failed(e),
     }
@@ -153,6 +176,16 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             files: entries.len(),
             problems,
             ..Verdict::default()
+        };
+    }
+    if problems
+        .iter()
+        .any(|p| matches!(p, Problem::PassphraseNeeded))
+    {
+        // Nothing can be checked without it; every other finding would follow from that.
+        return Verdict {
+            files: entries.len(),
+            ..failed(Problem::PassphraseNeeded)
         };
     }
     let by_name: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
@@ -195,7 +228,21 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             problems.push(Problem::RequiredMissing { file: required });
         }
     }
+    if problems
+        .iter()
+        .any(|p| matches!(p, Problem::WrongPassphrase))
+    {
+        return failed(Problem::WrongPassphrase);
+    }
     let checks = check_entries(pkg, &entries, &listed);
+    if checks.iter().any(|c| {
+        c.problems
+            .iter()
+            .any(|p| matches!(p, Problem::WrongPassphrase))
+    }) {
+        // Said once, as what it is: not a damaged package.
+        return failed(Problem::WrongPassphrase);
+    }
     let mut facts: BTreeMap<&str, FileFacts> = BTreeMap::new();
     let mut dicomdir_bytes = None;
     for (entry, check) in entries.iter().zip(checks) {
@@ -235,7 +282,11 @@ pub fn verify_package(pkg: &mut Package) -> Verdict {
             (p.patient_id.as_str(), p.issuer_of_patient_id.as_str())
         })
         .collect();
+    let volume = by_name
+        .get(MANIFEST)
+        .and_then(|e| read_volume(&mut pkg.reader(), e));
     Verdict {
+        volume,
         ok: problems.is_empty(),
         problems,
         patients: patients.len(),

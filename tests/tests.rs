@@ -23,6 +23,7 @@ mod hostile_scan;
 mod interop_disc;
 mod interop_pydicom;
 mod manifest_visuals;
+mod media;
 mod no_single_file_sinks;
 #[cfg(unix)]
 mod non_utf8;

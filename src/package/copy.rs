@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use std::io::{self, Read, Seek, Write};
 use std::sync::Arc;
 use zip::ZipWriter;
-use zip::write::{SimpleFileOptions, ZipFileBuilder};
+use zip::write::{FileOptions, ZipFileBuilder};
 
 /// Files up to this size are prepared in memory on a worker; larger ones are streamed.
 const IN_MEMORY_MAX: u64 = 16 * 1024 * 1024;
@@ -39,9 +39,12 @@ pub(super) struct Job<'a> {
     /// A Part 10 header to put before a source that lacks one (empty for most).
     pub prefix: Vec<u8>,
     /// How to write the entry.
-    pub options: SimpleFileOptions,
+    pub options: FileOptions<'a, 'static, ()>,
     /// For a deflated entry: the stored form, taken when deflating does not pay.
-    pub stored: Option<SimpleFileOptions>,
+    pub stored: Option<FileOptions<'a, 'static, ()>>,
+    /// Encrypted entries are written by the writer, streamed: the zip crate prepares only
+    /// unencrypted ones ahead.
+    pub encrypted: bool,
     /// Checked between files and while a large file is read.
     pub cancel: &'a Cancel,
 }
@@ -171,7 +174,7 @@ fn write_window<W: Write + Seek + Send>(
 /// Reads, checks and compresses one small source in memory.
 fn prepare(job: &Job<'_>) -> Prepared {
     let expected = &job.placed.instance.object;
-    if expected.size > IN_MEMORY_MAX {
+    if expected.size > IN_MEMORY_MAX || job.encrypted {
         return hash_ahead(job);
     }
     if job.cancel.is_cancelled() {
@@ -198,7 +201,7 @@ fn prepare(job: &Job<'_>) -> Prepared {
         Digest::from_hasher(h)
     };
     let size = (job.prefix.len() + bytes.len()) as u64;
-    let build = |options: SimpleFileOptions| -> io::Result<zip::write::PreparedZipFile> {
+    let build = |options: FileOptions<'_, 'static, ()>| -> io::Result<zip::write::PreparedZipFile> {
         let mut b = ZipFileBuilder::new(job.name, options).map_err(io::Error::other)?;
         b.write_all(&job.prefix)?;
         b.write_all(&bytes)?;
@@ -371,6 +374,7 @@ mod tests {
             prefix: Vec::new(),
             options: opts,
             stored: None,
+            encrypted: false,
             cancel: &Cancel::new(),
         };
         let super::Prepared::Hashed { crc, .. } = super::hash_ahead(&job) else {
@@ -433,6 +437,7 @@ mod tests {
             source_date_epoch: Some(0),
             compression: crate::package::Compression::Fast,
             recorded_options: Vec::new(),
+            ..PackOptions::default()
         };
         let output = Output {
             path: dir.path().join("out.zip"),

@@ -10,6 +10,7 @@
 //! stage ([`render_previews`]), and streamed in from the spool it leaves beside the package.
 
 mod copy;
+pub mod iso;
 pub mod names;
 mod previews;
 mod write_behind;
@@ -24,14 +25,15 @@ use crate::dicomdir::{self, DirInstance, DirPatient, DirSeries, DirStudy, FileSe
 use crate::layout::{self, Placed};
 use crate::manifest::{self, InstanceEntry, Manifest, SourceEntry};
 use crate::pages;
+use crate::passphrase::Passphrase;
 use crate::render::series::Outcome;
 use crate::scan::{self, Instance, Unused};
 use crate::select::Identity;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use zip::write::SimpleFileOptions;
+use zip::write::FileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 /// How hard to compress the images that are not already compressed.
@@ -114,6 +116,34 @@ named!(Thumbnails {
     All => "all", "One per series, and one for every image on a page per series";
 });
 
+/// What holds the file-set: a ZIP archive, or a disc image to burn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Container {
+    #[default]
+    Zip,
+    /// ISO 9660, stored (see [`iso`]).
+    Iso,
+}
+
+impl Container {
+    /// What a file name asks for: `.iso` is a disc image, anything else a ZIP.
+    pub fn for_path(path: &std::path::Path) -> Container {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("iso") => Container::Iso,
+            _ => Container::Zip,
+        }
+    }
+
+    /// The file name extension of this container.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Container::Zip => "zip",
+            Container::Iso => "iso",
+        }
+    }
+}
+
 /// Where the package goes. Made only once its name is known: there is no "not chosen yet".
 #[derive(Debug, Clone)]
 pub struct Output {
@@ -132,10 +162,16 @@ pub struct PackOptions {
     pub compression: Compression,
     /// The options as the user gave them, recorded in the manifest.
     pub recorded_options: Vec<String>,
+    /// ZIP or disc image. A disc image is stored, whatever `compression` says.
+    pub container: Container,
+    /// Encrypt every entry with AES-256 (WinZip AE-2) under this passphrase (ZIP only).
+    pub passphrase: Option<Passphrase>,
+    /// Which volume of a set this package is (see [`crate::volumes`]).
+    pub volume: Option<crate::volumes::VolumeEntry>,
 }
 
 /// What the run knows beyond the catalog, recorded in the manifest.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Notes {
     pub sources: Vec<manifest::SourceInput>,
     pub identities: Vec<Identity>,
@@ -181,6 +217,12 @@ pub enum PackError {
     Empty,
     #[error("stopped before the package was complete; nothing was written")]
     Interrupted,
+    #[error("the disc image could not be made: {0}")]
+    Iso(#[from] iso::IsoError),
+    #[error(
+        "a disc image cannot be encrypted: write an encrypted .zip, or an image without --encrypt"
+    )]
+    EncryptedImage,
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> PackError {
@@ -234,18 +276,37 @@ pub fn write(
         .tempfile_in(&dir)
         .map_err(io_err(format!("cannot create a file in {}", dir.display())))?;
 
+    let image = opts.container == Container::Iso;
+    if image && opts.passphrase.is_some() {
+        return Err(PackError::EncryptedImage);
+    }
     let placed = layout::place(catalog)?;
+    let mut sink = temp
+        .as_file()
+        .try_clone()
+        .and_then(write_behind::WriteBehind::new)
+        .map_err(io_err("cannot write"))?;
+    if image {
+        // The volume descriptors go before the files (see `iso`).
+        sink.seek(SeekFrom::Start(iso::FIRST_DATA_SECTOR * iso::SECTOR))
+            .map_err(io_err("cannot write"))?;
+    }
     let mut archive = Archive {
-        zip: ZipWriter::new(
-            temp.as_file()
-                .try_clone()
-                .and_then(write_behind::WriteBehind::new)
-                .map_err(io_err("cannot write"))?,
-        ),
+        zip: ZipWriter::new(sink),
         stamp: zip_time(opts.source_date_epoch),
-        compression: opts.compression,
+        compression: if image {
+            Compression::None
+        } else {
+            opts.compression
+        },
         listed: Vec::new(),
+        align: if image { iso::SECTOR as u16 } else { 0 },
+        passphrase: opts.passphrase.as_ref().map(Passphrase::as_str),
     };
+    if archive.passphrase.is_some() {
+        // The archive comment is the one thing left in the clear: it says what this is.
+        archive.zip.set_comment(ENCRYPTED_COMMENT)?;
+    }
     let copied =
         copy_instances(&mut archive, &placed, tick, cancel).map_err(|e| in_folder(e, &dir))?;
     check_cancelled(cancel)?;
@@ -261,6 +322,24 @@ pub fn write(
     drop(dicomdir);
     drop(fileset);
 
+    // The index page says where the rest of a set is.
+    let volumes: Vec<String> = opts
+        .volume
+        .iter()
+        .flat_map(|v| {
+            std::iter::once(format!(
+                "This is volume {} of {} (set {}); the other volumes hold the rest:",
+                v.number, v.count, v.set
+            ))
+            .chain(
+                v.holds
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| n + 1 != v.number)
+                    .map(|(_, h)| h.clone()),
+            )
+        })
+        .collect();
     let identities: Vec<String> = notes.identities.iter().map(Identity::to_string).collect();
     let created = created_time(opts.source_date_epoch);
     let visuals = if previews.is_none() {
@@ -274,13 +353,17 @@ pub fn write(
             left_out: &notes.left_out,
             skipped: notes.skipped.len() + copied.failed.len(),
             created: &created,
+            volumes: &volumes,
         };
         write_pages(&mut archive, &ctx)?;
         Some(v)
     };
 
     let summary = summarize(catalog, &copied.packed, copied.entries.iter().map(|e| e.3));
-    let readme = readme_text(&summary, visuals.is_some());
+    let mut readme = readme_text(&summary, visuals.is_some(), opts.passphrase.is_some());
+    if let Some(v) = &opts.volume {
+        readme.push_str(&volume_text(v));
+    }
     archive.add_bytes(names::README, readme.as_bytes())?;
 
     notes
@@ -294,11 +377,25 @@ pub fn write(
         filled,
     };
     let by_series = visuals.as_ref().map(|v| &v.by_series);
-    write_manifest(&mut archive, catalog, &copied, by_series, notes, head)?;
+    let volume = opts.volume.clone();
+    write_manifest(
+        &mut archive,
+        catalog,
+        &copied,
+        by_series,
+        notes,
+        head,
+        volume,
+    )?;
 
     let fingerprint = archive.add_checksum_list()?;
     check_cancelled(cancel)?;
-    let package_size = finish(archive, temp, output, &dir)?;
+    let label = image.then(|| match &opts.volume {
+        Some(v) => iso::volume_label(&format!("{}_V{}", volume_label(catalog), v.number)),
+        None => volume_label(catalog),
+    });
+    let stamp = epoch_time(opts.source_date_epoch);
+    let package_size = finish(archive, temp, output, &dir, label.as_deref(), stamp)?;
     Ok(PackReport {
         path: output.path.clone(),
         fingerprint,
@@ -322,12 +419,13 @@ struct ManifestHead {
 /// MANIFEST.JSN, streamed: each instance's entry is made as it is written. `notes` include
 /// what failed to copy and what could not be drawn.
 fn write_manifest<W: Write + Seek>(
-    archive: &mut Archive<W>,
+    archive: &mut Archive<'_, W>,
     catalog: &Catalog,
     copied: &Copied<'_>,
     visuals: Option<&HashMap<String, pages::SeriesVisual>>,
     notes: Notes,
     head: ManifestHead,
+    volume: Option<crate::volumes::VolumeEntry>,
 ) -> Result<(), PackError> {
     let manifest = Manifest {
         format: manifest::FORMAT.to_string(),
@@ -349,6 +447,7 @@ fn write_manifest<W: Write + Seek>(
         ignored: notes.ignored,
         warnings: notes.warnings,
         filled: head.filled,
+        volume,
     };
     archive.add_streamed(names::MANIFEST, 0, |w| {
         serde_json::to_writer_pretty(w, &manifest).map_err(io::Error::from)
@@ -377,13 +476,13 @@ fn in_folder(e: PackError, dir: &std::path::Path) -> PackError {
 
 /// Copies every placed instance into the archive (in parallel, see [`copy`]) and sorts out
 /// what made it and what was left out.
-fn copy_instances<'c, W: Write + Seek + Send>(
-    archive: &mut Archive<W>,
+fn copy_instances<'c, 'p: 'c, W: Write + Seek + Send>(
+    archive: &mut Archive<'p, W>,
     placed: &'c [Placed<'c>],
     tick: &(dyn Fn() + Sync),
     cancel: &'c Cancel,
 ) -> Result<Copied<'c>, PackError> {
-    let (stamp, compression) = (archive.stamp, archive.compression);
+    let compression = archive.compression;
     let mut jobs = Vec::with_capacity(placed.len());
     // A file header that cannot be made costs that file, not the package.
     let mut no_header = Vec::new();
@@ -401,17 +500,18 @@ fn copy_instances<'c, W: Write + Seek + Send>(
         let size = p.instance.object.size + prefix.len() as u64;
         let deflate = compression != Compression::None
             && !is_compressed_transfer_syntax(&p.instance.object.transfer_syntax_uid);
-        let stored = entry_options(stamp, CompressionMethod::Stored, compression, size);
+        let stored = archive.options(CompressionMethod::Stored, compression, size);
         jobs.push(copy::Job {
             placed: p,
             name: p.file_id.as_str(),
             prefix,
             options: if deflate {
-                entry_options(stamp, CompressionMethod::Deflated, compression, size)
+                archive.options(CompressionMethod::Deflated, compression, size)
             } else {
                 stored
             },
             stored: deflate.then_some(stored),
+            encrypted: archive.passphrase.is_some(),
             cancel,
         });
     }
@@ -445,15 +545,20 @@ fn copy_instances<'c, W: Write + Seek + Send>(
 }
 
 /// Closes the archive, syncs it and gives it its final name. Returns its size.
+/// `label`: make it a disc image with this volume label.
 fn finish(
-    archive: Archive<write_behind::WriteBehind>,
+    archive: Archive<'_, write_behind::WriteBehind>,
     temp: tempfile::NamedTempFile,
     output: &Output,
     dir: &std::path::Path,
+    label: Option<&str>,
+    stamp: time::OffsetDateTime,
 ) -> Result<u64, PackError> {
-    let file = archive
-        .zip
-        .finish()?
+    let sink = archive.zip.finish()?;
+    if let Some(label) = label {
+        iso::finish_image(temp.as_file(), label, stamp)?;
+    }
+    let file = sink
         .finish()
         .map_err(io_err("cannot flush the package to disk"))?;
     let package_size = file.metadata().map(|m| m.len()).unwrap_or_default();
@@ -473,7 +578,7 @@ fn finish(
 
 /// The pages: INDEX.HTM and one per study, over the previews written.
 fn write_pages<W: Write + Seek>(
-    archive: &mut Archive<W>,
+    archive: &mut Archive<'_, W>,
     ctx: &pages::PageContext<'_>,
 ) -> Result<(), PackError> {
     for (path, html) in pages::render_pages(ctx) {
@@ -493,7 +598,7 @@ struct Visuals {
 /// Writes each series' thumbnail, with any PDF report, under the study's folder in
 /// IHE_PDI/, streamed from the spool the render stage made.
 fn write_visuals<W: Write + Seek>(
-    archive: &mut Archive<W>,
+    archive: &mut Archive<'_, W>,
     catalog: &Catalog,
     previews: &Previews,
     cancel: &Cancel,
@@ -559,39 +664,67 @@ fn write_visuals<W: Write + Seek>(
 /// Thumbnails are at most this many pixels on the long side.
 pub const THUMBNAIL_SIDE: u32 = 256;
 
-fn entry_options(
-    stamp: zip::DateTime,
-    method: CompressionMethod,
-    compression: Compression,
-    size: u64,
-) -> SimpleFileOptions {
-    let level = match compression {
-        Compression::Best => Some(9),
-        _ => Some(1),
+/// What the archive comment of an encrypted package says, in the clear.
+const ENCRYPTED_COMMENT: &str = "Medical images, encrypted (AES-256). Open with 7-Zip (Windows, Linux), \
+Keka or The Unarchiver (macOS), or WinZip, with the passphrase the sender gives you.";
+
+/// The disc's volume label: the study dates, never a name.
+fn volume_label(catalog: &Catalog) -> String {
+    let dates: BTreeSet<&str> = catalog
+        .studies()
+        .map(|(_, s)| s.date.as_str())
+        .filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let words = match (dates.first(), dates.last()) {
+        (Some(a), Some(b)) if a == b => format!("DICOM_{a}"),
+        (Some(a), Some(b)) => format!("DICOM_{a}_{b}"),
+        _ => "DICOM".to_string(),
     };
-    let opts = SimpleFileOptions::default()
-        .compression_method(method)
-        .last_modified_time(stamp)
-        .unix_permissions(0o644)
-        // Deflate can grow incompressible data a little: leave room before the 4 GiB limit.
-        .large_file(size >= 0xFFFF_0000);
-    if method == CompressionMethod::Deflated {
-        opts.compression_level(level)
-    } else {
-        opts
-    }
+    iso::volume_label(&words)
 }
 
 /// The package archive being written, with what its entries share: the time stamp, the
-/// compression, and the list of entries with their digests that SHA256.TXT is made of.
-struct Archive<W: Write + Seek> {
+/// compression, the alignment and encryption, and the list of entries with their digests
+/// that SHA256.TXT is made of.
+struct Archive<'p, W: Write + Seek> {
     zip: ZipWriter<W>,
     stamp: zip::DateTime,
     compression: Compression,
     listed: Vec<(String, Digest)>,
+    /// Where each entry's data must start (a disc image's sectors); 0 for anywhere.
+    align: u16,
+    passphrase: Option<&'p str>,
 }
 
-impl<W: Write + Seek> Archive<W> {
+impl<'p, W: Write + Seek> Archive<'p, W> {
+    fn options(
+        &self,
+        method: CompressionMethod,
+        compression: Compression,
+        size: u64,
+    ) -> FileOptions<'p, 'static, ()> {
+        let level = match compression {
+            Compression::Best => Some(9),
+            _ => Some(1),
+        };
+        let mut opts = FileOptions::default()
+            .compression_method(method)
+            .last_modified_time(self.stamp)
+            .unix_permissions(0o644)
+            // Deflate can grow incompressible data a little: leave room before the 4 GiB limit.
+            .large_file(size >= 0xFFFF_0000);
+        if method == CompressionMethod::Deflated {
+            opts = opts.compression_level(level);
+        }
+        if self.align > 1 {
+            opts = opts.with_alignment(self.align);
+        }
+        if let Some(p) = self.passphrase {
+            opts = opts.with_aes_encryption(zip::AesMode::Aes256, p);
+        }
+        opts
+    }
+
     fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackError> {
         self.add(name, self.compression, bytes.len() as u64, |w| {
             w.write_all(bytes)
@@ -663,7 +796,7 @@ impl<W: Write + Seek> Archive<W> {
             CompressionMethod::Deflated
         };
         self.zip
-            .start_file(name, entry_options(self.stamp, method, compression, size))?;
+            .start_file(name, self.options(method, compression, size))?;
         let mut out = io::BufWriter::with_capacity(
             256 * 1024,
             Hashing {
@@ -979,7 +1112,7 @@ fn manifest_tree(
         .collect()
 }
 
-fn readme_text(s: &manifest::Summary, pages: bool) -> String {
+fn readme_text(s: &manifest::Summary, pages: bool, encrypted: bool) -> String {
     let look = if pages {
         "\nTO LOOK AT THE STUDIES WITHOUT A VIEWER\n  Open INDEX.HTM in any web browser: it lists every study and series\n  with a small preview picture. The previews are not for diagnosis.\n"
     } else {
@@ -999,13 +1132,22 @@ HOW TO OPEN THE IMAGES
   in the DICOM folder; the DICOMDIR file is their table of contents.
 {look}
 HOW TO CHECK THAT NOTHING WAS CHANGED OR LOST
-  Every file is listed with its SHA-256 checksum in SHA256.TXT.
-  - With dicompack:    dicompack verify <this package>
-  - With no software:  in the extracted folder, run   sha256sum -c SHA256.TXT
-    Every line must say OK.
+  Every file is listed with its SHA-256 checksum in SHA256.TXT. Open a
+  terminal in the folder that holds this file (the disc, or the extracted
+  package), then:
+  - Windows (PowerShell):
+      Get-Content SHA256.TXT | % {{ $h, $f = $_ -split '  ', 2;
+        if ((Get-FileHash -Algorithm SHA256 $f).Hash -eq $h) {{ 'OK: ' + $f }}
+        else {{ 'FAILED: ' + $f }} }}
+  - macOS (Terminal):   shasum -a 256 -c SHA256.TXT
+  - Linux:              sha256sum -c SHA256.TXT
+  - With dicompack:     dicompack verify <this package>
+  Every line must say OK.
   The sender can read you the package fingerprint (the SHA-256 of
-  SHA256.TXT) over the phone:   sha256sum SHA256.TXT
-
+  SHA256.TXT) over the phone: it is the checksum of SHA256.TXT itself
+  (Windows: Get-FileHash SHA256.TXT; macOS: shasum -a 256 SHA256.TXT;
+  Linux: sha256sum SHA256.TXT).
+{sealed}
 WHAT ELSE IS HERE
   MANIFEST.JSN  a machine-readable list of every file, where it came from,
                 and anything that could not be included, with the reason.
@@ -1018,7 +1160,27 @@ WHAT ELSE IS HERE
         ps = if s.patients == 1 { "" } else { "s" },
         version = env!("CARGO_PKG_VERSION"),
         look = look,
+        sealed = if encrypted {
+            "\nTHIS PACKAGE IS ENCRYPTED (AES-256)\n  It opens with its passphrase, which the sender gives you separately,\n  in these free programs: 7-Zip (Windows, Linux: 7z x), Keka or The\n  Unarchiver (macOS), and in WinZip. The built-in Windows and macOS\n  unzip cannot open it.\n"
+        } else {
+            ""
+        },
     )
+}
+
+/// README.TXT's part for one volume of a set.
+fn volume_text(v: &crate::volumes::VolumeEntry) -> String {
+    let mut out = format!(
+        "\nTHIS IS VOLUME {} OF {}\n  The images were split over {} packages (or discs) because they do not\n  fit on one. Each is complete on its own and opens in any DICOM viewer.\n  Set identifier: {}\n",
+        v.number, v.count, v.count, v.set
+    );
+    for h in &v.holds {
+        out.push_str("  ");
+        out.push_str(h);
+        out.push('\n');
+    }
+    out.push_str("  dicompack verify <every volume> checks that the set is complete.\n");
+    out
 }
 
 fn epoch_time(source_date_epoch: Option<i64>) -> time::OffsetDateTime {

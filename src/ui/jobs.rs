@@ -496,6 +496,7 @@ pub fn scan(job: &Job<Scanned>, input: PathBuf, output: &Path) -> Result<Scanned
         inputs: vec![input.clone()],
         read_all: false,
         filters: Filters::default(),
+        ..Default::default()
     };
     let scanned = commands::scan(&req, &job.meter, &job.cancel).map_err(|e| Failure::of(&e))?;
     let survey = scanned.survey;
@@ -616,6 +617,7 @@ pub fn pack(
             ..Filters::default()
         },
         source_date_epoch: None,
+        ..Default::default()
     };
     let packed = commands::pack(&req, &job.meter, &job.cancel).map_err(|e| Failure::of(&e))?;
     let r = &packed.report;
@@ -754,6 +756,7 @@ pub fn receive(job: &Job<Received>, path: PathBuf) -> Result<Received, Failure> 
     let verdict = commands::verify(
         &commands::VerifyRequest {
             package: path.clone(),
+            passphrase: None,
         },
         &job.meter,
         &job.cancel,
@@ -867,6 +870,7 @@ pub fn extract(
         package,
         dest,
         force: false,
+        passphrase: None,
     };
     let done = commands::extract(&req, &job.meter, &job.cancel).map_err(|e| Failure::of(&e))?;
     Ok(ExtractedView {

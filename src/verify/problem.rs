@@ -30,6 +30,14 @@ pub enum Problem {
     TooManyFiles,
     #[error("cannot read the folder: {0}")]
     FolderUnreadable(#[source] walkdir::Error),
+    #[error("not a readable disc image: {reason}")]
+    ImageMalformed { reason: &'static str },
+    #[error(
+        "the package is encrypted: give its passphrase (--passphrase-file FILE or DICOMPACK_PASSPHRASE)"
+    )]
+    PassphraseNeeded,
+    #[error("wrong passphrase: the package cannot be opened with it")]
+    WrongPassphrase,
 
     // ZIP and folder structure, entry by entry.
     #[error("entry {index} of the ZIP is unreadable ({source})")]
@@ -44,7 +52,7 @@ pub enum Problem {
     Link { file: String },
     #[error("{file}: not a regular file (link or special file)")]
     NotRegularFile { file: String },
-    #[error("{file}: encrypted, which a package never is")]
+    #[error("{file}: encrypted with the old ZIP scheme, which a package never is")]
     Encrypted { file: String },
     /// Two entries share bytes: a ZIP bomb's construction.
     #[error("{file} and {other} overlap in the ZIP (a ZIP-bomb trick)")]
@@ -180,6 +188,9 @@ impl Problem {
             Problem::TooManyEntries { .. } => "too_many_entries",
             Problem::TooManyFiles => "too_many_files",
             Problem::FolderUnreadable(_) => "folder_unreadable",
+            Problem::ImageMalformed { .. } => "image_malformed",
+            Problem::PassphraseNeeded => "passphrase_needed",
+            Problem::WrongPassphrase => "wrong_passphrase",
             Problem::EntryUnreadable { .. } => "entry_unreadable",
             Problem::UnsafeName { .. } => "unsafe_name",
             Problem::Link { .. } => "link",
@@ -220,6 +231,9 @@ impl Problem {
             | Problem::TooManyEntries { .. }
             | Problem::TooManyFiles
             | Problem::FolderUnreadable(_)
+            | Problem::ImageMalformed { .. }
+            | Problem::PassphraseNeeded
+            | Problem::WrongPassphrase
             | Problem::EntryUnreadable { .. }
             | Problem::DuplicateNames => None,
             Problem::UnsafeName { file }

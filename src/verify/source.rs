@@ -9,7 +9,7 @@
 //! entries it reads. The same checks are kept: the CRC-32 and the declared size, with the zip
 //! crate's own messages. Anything else (another method, encryption) goes to the zip crate.
 
-use super::{Problem, ReadError};
+use super::{Problem, ReadError, iso};
 use flate2::bufread::DeflateDecoder;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -31,12 +31,16 @@ pub struct Entry {
     pub name: String,
     pub size: u64,
     index: usize,
+    /// Where a disc image's file starts.
+    start: u64,
 }
 
 /// A package to read: a ZIP archive or an extracted folder. Both give the same view. Listing
 /// needs the package to itself; reading can be shared between threads, one [`Reader`] each.
 pub struct Package {
     source: Source,
+    /// For encrypted entries.
+    passphrase: Option<Arc<str>>,
 }
 
 enum Source {
@@ -45,10 +49,25 @@ enum Source {
         bytes: ZipBytes,
     },
     Folder(PathBuf),
+    /// An ISO 9660 disc image, read with positioned reads like a ZIP file.
+    Image(Arc<File>),
 }
 
 impl Package {
+    /// Opens a package that is not encrypted (or to find that it is).
     pub fn open(path: &Path) -> Result<Package, Problem> {
+        Package::open_with(path, None)
+    }
+
+    /// Opens a package; `passphrase` opens encrypted entries. A ZIP, a disc image or a folder,
+    /// told apart by content.
+    pub fn open_with(path: &Path, passphrase: Option<&str>) -> Result<Package, Problem> {
+        let mut pkg = Package::open_any(path)?;
+        pkg.passphrase = passphrase.map(Arc::from);
+        Ok(pkg)
+    }
+
+    fn open_any(path: &Path) -> Result<Package, Problem> {
         let cannot_open = |source| Problem::CannotOpen {
             path: path.to_path_buf(),
             source,
@@ -57,9 +76,16 @@ impl Package {
         if meta.is_dir() {
             return Ok(Package {
                 source: Source::Folder(path.to_path_buf()),
+                passphrase: None,
             });
         }
         let file = File::open(path).map_err(cannot_open)?;
+        if iso::is_image(&file) {
+            return Ok(Package {
+                source: Source::Image(Arc::new(file)),
+                passphrase: None,
+            });
+        }
         Package::zip(ZipBytes::File {
             file: Arc::new(file),
             pos: 0,
@@ -78,6 +104,7 @@ impl Package {
                     archive: Box::new(archive),
                     bytes,
                 },
+                passphrase: None,
             })
             .map_err(Problem::NotAZip)
     }
@@ -85,9 +112,26 @@ impl Package {
     /// Lists the files, with every structural problem found on the way.
     pub fn entries(&mut self, problems: &mut Vec<Problem>) -> Vec<Entry> {
         match &mut self.source {
-            Source::Zip { archive, .. } => zip_entries(archive, problems),
+            Source::Zip { archive, .. } => {
+                zip_entries(archive, problems, self.passphrase.is_some())
+            }
             Source::Folder(root) => folder_entries(root, problems),
+            Source::Image(file) => iso::list(file, problems, MAX_ENTRIES)
+                .into_iter()
+                .enumerate()
+                .map(|(index, f)| Entry {
+                    name: f.name,
+                    size: f.size,
+                    index,
+                    start: f.start,
+                })
+                .collect(),
         }
+    }
+
+    /// Whether this package is a disc image.
+    pub fn is_image(&self) -> bool {
+        matches!(self.source, Source::Image(_))
     }
 
     /// A reader of entries for one thread. Readers are independent: each keeps its own position
@@ -99,10 +143,12 @@ impl Package {
                 bytes: bytes.clone(),
             },
             Source::Folder(root) => ReaderSource::Folder(root.clone()),
+            Source::Image(file) => ReaderSource::Image(file.clone()),
         };
         Reader {
             source,
             inflate: None,
+            passphrase: self.passphrase.clone(),
         }
     }
 }
@@ -154,6 +200,7 @@ pub struct Reader {
     source: ReaderSource,
     /// Kept from one deflated entry to the next (see the module notes).
     inflate: Option<DeflateDecoder<BufReader<io::Take<ZipBytes>>>>,
+    passphrase: Option<Arc<str>>,
 }
 
 enum ReaderSource {
@@ -164,6 +211,7 @@ enum ReaderSource {
         bytes: ZipBytes,
     },
     Folder(PathBuf),
+    Image(Arc<File>),
 }
 
 impl Reader {
@@ -171,7 +219,28 @@ impl Reader {
     pub fn open(&mut self, entry: &Entry) -> Result<Box<dyn Read + '_>, Problem> {
         let opened = match &mut self.source {
             ReaderSource::Zip { archive, bytes } => {
-                open_zip_entry(archive, bytes, &mut self.inflate, entry).map_err(ReadError::Zip)
+                match open_zip_entry(
+                    archive,
+                    bytes,
+                    &mut self.inflate,
+                    entry,
+                    self.passphrase.as_deref(),
+                ) {
+                    Err(zip::result::ZipError::InvalidPassword) => {
+                        return Err(Problem::WrongPassphrase);
+                    }
+                    r => r.map_err(ReadError::Zip),
+                }
+            }
+            ReaderSource::Image(file) => {
+                let bytes = ZipBytes::File {
+                    file: file.clone(),
+                    pos: entry.start,
+                };
+                Ok(
+                    Box::new(BufReader::with_capacity(256 * 1024, bytes.take(entry.size)))
+                        as Box<dyn Read>,
+                )
             }
             ReaderSource::Folder(root) => {
                 let path = root.join(&entry.name);
@@ -192,6 +261,7 @@ fn open_zip_entry<'r>(
     bytes: &ZipBytes,
     inflate: &'r mut Option<DeflateDecoder<BufReader<io::Take<ZipBytes>>>>,
     entry: &Entry,
+    passphrase: Option<&str>,
 ) -> zip::result::ZipResult<Box<dyn Read + 'r>> {
     // The raw view finds where the data starts (reading the local header) and what it is.
     let (start, compressed, method, crc32, size, encrypted) = {
@@ -207,8 +277,12 @@ fn open_zip_entry<'r>(
     };
     // The start is known once the local header has been read. Encrypted entries are refused when
     // listed; should one get here, the zip crate says what is wrong with it.
-    let start = match start {
-        Some(start) if !encrypted => start,
+    let start = match (start, passphrase) {
+        (Some(start), _) if !encrypted => start,
+        // The zip crate decrypts, and checks each entry's authentication code at its end.
+        (_, Some(p)) if encrypted => {
+            return Ok(Box::new(z.by_index_decrypt(entry.index, p.as_bytes())?));
+        }
         _ => return Ok(Box::new(z.by_index(entry.index)?)),
     };
     let mut data = bytes.clone();
@@ -285,7 +359,12 @@ pub fn is_safe_name(name: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<Problem>) -> Vec<Entry> {
+/// `passphrase`: whether encrypted entries can be opened.
+fn zip_entries(
+    z: &mut zip::ZipArchive<ZipBytes>,
+    problems: &mut Vec<Problem>,
+    passphrase: bool,
+) -> Vec<Entry> {
     if z.len() > MAX_ENTRIES {
         problems.push(Problem::TooManyEntries { claimed: z.len() });
         return Vec::new();
@@ -316,21 +395,39 @@ fn zip_entries(z: &mut zip::ZipArchive<ZipBytes>, problems: &mut Vec<Problem>) -
             problems.push(Problem::Link { file: name });
             continue;
         }
-        if f.encrypted() {
-            problems.push(Problem::Encrypted { file: name });
-            continue;
-        }
         let (start, end) = (
             f.header_start(),
             f.data_start()
                 .unwrap_or(f.header_start())
                 .saturating_add(f.compressed_size()),
         );
+        let (encrypted, size) = (f.encrypted(), f.size());
+        drop(f);
+        if encrypted {
+            // AES (a package of ours, encrypted) opens with its passphrase; the old PKWARE
+            // scheme is broken and never ours.
+            let aes = matches!(z.get_aes_verification_key_and_salt(index), Ok(Some(_)));
+            if !aes {
+                problems.push(Problem::Encrypted { file: name });
+                continue;
+            }
+            if !passphrase {
+                // Said once for the package: each entry would say the same.
+                if !problems
+                    .iter()
+                    .any(|p| matches!(p, Problem::PassphraseNeeded))
+                {
+                    problems.push(Problem::PassphraseNeeded);
+                }
+                continue;
+            }
+        }
         spans.push((start, end, name.clone()));
         out.push(Entry {
             name,
-            size: f.size(),
+            size,
             index,
+            start: 0,
         });
     }
     spans.sort();
@@ -386,6 +483,7 @@ fn folder_entries(root: &Path, problems: &mut Vec<Problem>) -> Vec<Entry> {
             name,
             size,
             index: out.len(),
+            start: 0,
         });
         if out.len() > MAX_ENTRIES {
             problems.push(Problem::TooManyFiles);

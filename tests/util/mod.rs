@@ -380,6 +380,14 @@ pub enum Need {
     Fuse,
     /// chromedriver (Debian's chromium-driver), to drive Chromium through WebDriver.
     Chromedriver,
+    /// isoinfo (genisoimage): lists and extracts ISO 9660 images.
+    Isoinfo,
+    /// xorriso: reads ISO 9660 images (osirrox).
+    Xorriso,
+    /// 7z (p7zip-full): opens ISO images and AES-encrypted ZIPs.
+    SevenZip,
+    /// Info-ZIP unzip.
+    Unzip,
 }
 
 const DCMTK_TOOLS: [&str; 8] = [
@@ -455,6 +463,22 @@ fn check_need(need: Need) -> Result<(), String> {
         Need::GnuTime => ok(
             Path::new("/usr/bin/time").exists(),
             "/usr/bin/time (GNU time) missing: apt-get install time".into(),
+        ),
+        Need::Isoinfo => ok(
+            Command::new("isoinfo").arg("-version").output().is_ok(),
+            "isoinfo not found: apt-get install genisoimage".into(),
+        ),
+        Need::Xorriso => ok(
+            Command::new("xorriso").arg("-version").output().is_ok(),
+            "xorriso not found: apt-get install xorriso".into(),
+        ),
+        Need::SevenZip => ok(
+            Command::new("7z").output().is_ok(),
+            "7z not found: apt-get install p7zip-full".into(),
+        ),
+        Need::Unzip => ok(
+            Command::new("unzip").arg("-v").output().is_ok(),
+            "unzip not found: apt-get install unzip".into(),
         ),
         Need::Fuse => ok(
             Path::new("/dev/fuse").exists() && python_runs("import fuse"),
