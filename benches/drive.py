@@ -61,13 +61,15 @@ def mount(py, src, mnt, mbps, seek_ms, log):
 
 
 def unmount(child, mnt, log):
-    subprocess.run(["fusermount", "-u", str(mnt)], check=False)
+    # fusermount comes with fuse3 or fuse; umount does it as root.
+    unmounter = shutil.which("fusermount") or shutil.which("fusermount3")
+    subprocess.run([unmounter, "-u", str(mnt)] if unmounter else ["umount", str(mnt)], check=False)
     child.wait(timeout=60)
     line = Path(log).read_text().strip().splitlines()[-1]
     # "disc 80.1 MB, read 80.2 MB (1.00x), seeks 3, drive time 10.3 s"
     words = line.replace(",", "").replace("(", "").replace(")", "").split()
     return {"disc_mb": float(words[1]), "read_mb": float(words[4]),
-            "seeks": int(words[7]), "drive_s": float(words[10])}
+            "seeks": int(words[8]), "drive_s": float(words[11])}
 
 
 def run_once(py, src, medium, scale, argv, work):

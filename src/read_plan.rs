@@ -67,12 +67,20 @@ pub struct Step {
 /// directory records the walk already read). A file that cannot be stat'ed gets length 0; its
 /// open will say what is wrong.
 pub fn disc_order(candidates: &[PathBuf]) -> Vec<Step> {
+    // Once one file has no known place the order is the directory order: ask no further (on a
+    // disc or a FUSE view every question is a request to the drive).
+    let mut placed = true;
     let mut steps: Vec<(Step, Option<u64>)> = candidates
         .iter()
         .enumerate()
         .map(|(index, p)| {
             let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-            let physical = if len > 0 { physical_offset(p) } else { None };
+            let physical = if len > 0 && placed {
+                physical_offset(p)
+            } else {
+                None
+            };
+            placed &= len == 0 || physical.is_some();
             (Step { index, len }, physical)
         })
         .collect();
@@ -358,146 +366,6 @@ impl Spool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn directory_order_puts_a_folders_files_before_its_subfolders() {
-        let paths: Vec<PathBuf> = [
-            "d/DICOM/A/IM2",
-            "d/DICOM/A/IM1",
-            "d/DICOMDIR",
-            "d/DICOM/B",
-            "d/AUTORUN.INF",
-            "d/DICOM/A/X/IM0",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-        let mut sorted: Vec<&PathBuf> = paths.iter().collect();
-        sorted.sort_by_key(|p| directory_order_key(p));
-        let names: Vec<&str> = sorted.iter().map(|p| p.to_str().unwrap()).collect();
-        assert_eq!(
-            names,
-            [
-                "d/AUTORUN.INF",
-                "d/DICOMDIR",
-                "d/DICOM/B",
-                "d/DICOM/A/IM1",
-                "d/DICOM/A/IM2",
-                "d/DICOM/A/X/IM0"
-            ]
-        );
-    }
-
-    #[test]
-    fn the_progress_line_speaks_of_the_disc() {
-        let r = Reading {
-            done: 120_000_000,
-            total: 690_000_000,
-            rate: 7.4e6,
-        };
-        assert_eq!(
-            r.to_string(),
-            "Reading the disc: 120 of 690 MB, 7.4 MB/s, about 1 min 17 s left"
-        );
-        let start = Reading {
-            done: 0,
-            total: 690_000_000,
-            rate: 0.0,
-        };
-        assert_eq!(start.to_string(), "Reading the disc: 0 of 690 MB");
-    }
-
-    /// The slow path reads the sample disc once, in disc order, and makes the very package the
-    /// fast path makes, byte for byte; `scan` finds the same, with every file's digest.
-    #[test]
-    fn the_slow_path_makes_the_same_package_as_the_fast_one() {
-        use crate::commands::{self, PackRequest, Quiet, ScanRequest};
-        use crate::medium::MediumChoice;
-        let disc = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/disc1");
-        let out = tempfile::tempdir().unwrap();
-        let pack = |medium, name: &str| {
-            let req = PackRequest {
-                inputs: vec![disc.clone()],
-                output: Some(out.path().join(name)),
-                source_date_epoch: Some(0),
-                medium,
-                ..PackRequest::default()
-            };
-            let packed = commands::pack(&req, &Quiet, &Cancel::new()).unwrap();
-            assert!(!packed.incomplete(), "{:?}", packed.report.failed);
-            std::fs::read(out.path().join(name)).unwrap()
-        };
-        let slow = pack(MediumChoice::Slow, "slow.zip");
-        assert!(
-            slow == pack(MediumChoice::Fast, "fast.zip"),
-            "the packages differ"
-        );
-        let left: Vec<_> = std::fs::read_dir(out.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left.len(), 2, "the spool must be gone: {left:?}");
-
-        let scan = |medium| {
-            let req = ScanRequest {
-                inputs: vec![disc.clone()],
-                medium,
-                ..ScanRequest::default()
-            };
-            commands::scan(&req, &Quiet, &Cancel::new()).unwrap().survey
-        };
-        let (s, f) = (scan(MediumChoice::Slow), scan(MediumChoice::Fast));
-        assert_eq!(s.catalog.instance_count(), f.catalog.instance_count());
-        assert_eq!(s.warnings, f.warnings);
-        assert!(s.catalog.instances().all(|i| i.object.sha256.is_some()));
-    }
-
-    /// A read that fails is tried again; one that keeps failing gives up with the error.
-    #[test]
-    fn a_failed_read_is_retried_then_given_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, b"0123456789").unwrap();
-        let show = |_: Reading| {};
-        let meter = Meter::new(10, &show);
-        let retry = Retry {
-            attempts: 2,
-            pause: Duration::from_millis(1),
-        };
-        let mut r = Careful::new(File::open(&p).unwrap(), retry, &meter, None);
-        let mut v = Vec::new();
-        r.read_to_vec(&mut v, 11).unwrap();
-        assert_eq!(v, b"0123456789");
-        assert_eq!(meter.reading().done, 10);
-        // A directory opened as a file fails every read (EISDIR): given up after the retries.
-        let mut bad = Careful::new(File::open(dir.path()).unwrap(), retry, &meter, None);
-        let t = Instant::now();
-        assert!(bad.read_to_vec(&mut Vec::new(), 10).is_err());
-        assert!(t.elapsed() >= Duration::from_millis(2), "two pauses");
-    }
-
-    /// On this machine's disk the plan follows where the bytes lie when FIEMAP answers, and
-    /// the directory order otherwise; either way every file once.
-    #[test]
-    fn every_candidate_is_planned_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut paths = Vec::new();
-        for (i, name) in ["b", "a", "c/d"].iter().enumerate() {
-            let p = dir.path().join(name);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, vec![i as u8; 10_000]).unwrap();
-            paths.push(p);
-        }
-        let mut idx: Vec<usize> = disc_order(&paths).iter().map(|s| s.index).collect();
-        idx.sort();
-        assert_eq!(idx, [0, 1, 2]);
-        assert!(disc_order(&paths).iter().all(|s| s.len == 10_000));
-    }
-}
-
 /// What the reader thread hands the workers.
 enum Item {
     /// A small file, read whole: parse and hash it, spool it.
@@ -677,5 +545,145 @@ fn keep(
     }
     if let Scanned::Instance(i) | Scanned::Directory(i) = scanned {
         i.read_from = Some(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_order_puts_a_folders_files_before_its_subfolders() {
+        let paths: Vec<PathBuf> = [
+            "d/DICOM/A/IM2",
+            "d/DICOM/A/IM1",
+            "d/DICOMDIR",
+            "d/DICOM/B",
+            "d/AUTORUN.INF",
+            "d/DICOM/A/X/IM0",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let mut sorted: Vec<&PathBuf> = paths.iter().collect();
+        sorted.sort_by_key(|p| directory_order_key(p));
+        let names: Vec<&str> = sorted.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "d/AUTORUN.INF",
+                "d/DICOMDIR",
+                "d/DICOM/B",
+                "d/DICOM/A/IM1",
+                "d/DICOM/A/IM2",
+                "d/DICOM/A/X/IM0"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_progress_line_speaks_of_the_disc() {
+        let r = Reading {
+            done: 120_000_000,
+            total: 690_000_000,
+            rate: 7.4e6,
+        };
+        assert_eq!(
+            r.to_string(),
+            "Reading the disc: 120 of 690 MB, 7.4 MB/s, about 1 min 17 s left"
+        );
+        let start = Reading {
+            done: 0,
+            total: 690_000_000,
+            rate: 0.0,
+        };
+        assert_eq!(start.to_string(), "Reading the disc: 0 of 690 MB");
+    }
+
+    /// The slow path reads the sample disc once, in disc order, and makes the very package the
+    /// fast path makes, byte for byte; `scan` finds the same, with every file's digest.
+    #[test]
+    fn the_slow_path_makes_the_same_package_as_the_fast_one() {
+        use crate::commands::{self, PackRequest, Quiet, ScanRequest};
+        use crate::medium::MediumChoice;
+        let disc = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/disc1");
+        let out = tempfile::tempdir().unwrap();
+        let pack = |medium, name: &str| {
+            let req = PackRequest {
+                inputs: vec![disc.clone()],
+                output: Some(out.path().join(name)),
+                source_date_epoch: Some(0),
+                medium,
+                ..PackRequest::default()
+            };
+            let packed = commands::pack(&req, &Quiet, &Cancel::new()).unwrap();
+            assert!(!packed.incomplete(), "{:?}", packed.report.failed);
+            std::fs::read(out.path().join(name)).unwrap()
+        };
+        let slow = pack(MediumChoice::Slow, "slow.zip");
+        assert!(
+            slow == pack(MediumChoice::Fast, "fast.zip"),
+            "the packages differ"
+        );
+        let left: Vec<_> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "the spool must be gone: {left:?}");
+
+        let scan = |medium| {
+            let req = ScanRequest {
+                inputs: vec![disc.clone()],
+                medium,
+                ..ScanRequest::default()
+            };
+            commands::scan(&req, &Quiet, &Cancel::new()).unwrap().survey
+        };
+        let (s, f) = (scan(MediumChoice::Slow), scan(MediumChoice::Fast));
+        assert_eq!(s.catalog.instance_count(), f.catalog.instance_count());
+        assert_eq!(s.warnings, f.warnings);
+        assert!(s.catalog.instances().all(|i| i.object.sha256.is_some()));
+    }
+
+    /// A read that fails is tried again; one that keeps failing gives up with the error.
+    #[test]
+    fn a_failed_read_is_retried_then_given_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"0123456789").unwrap();
+        let show = |_: Reading| {};
+        let meter = Meter::new(10, &show);
+        let retry = Retry {
+            attempts: 2,
+            pause: Duration::from_millis(1),
+        };
+        let mut r = Careful::new(File::open(&p).unwrap(), retry, &meter, None);
+        let mut v = Vec::new();
+        r.read_to_vec(&mut v, 11).unwrap();
+        assert_eq!(v, b"0123456789");
+        assert_eq!(meter.reading().done, 10);
+        // A directory opened as a file fails every read (EISDIR): given up after the retries.
+        let mut bad = Careful::new(File::open(dir.path()).unwrap(), retry, &meter, None);
+        let t = Instant::now();
+        assert!(bad.read_to_vec(&mut Vec::new(), 10).is_err());
+        assert!(t.elapsed() >= Duration::from_millis(2), "two pauses");
+    }
+
+    /// On this machine's disk the plan follows where the bytes lie when FIEMAP answers, and
+    /// the directory order otherwise; either way every file once.
+    #[test]
+    fn every_candidate_is_planned_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (i, name) in ["b", "a", "c/d"].iter().enumerate() {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, vec![i as u8; 10_000]).unwrap();
+            paths.push(p);
+        }
+        let mut idx: Vec<usize> = disc_order(&paths).iter().map(|s| s.index).collect();
+        idx.sort();
+        assert_eq!(idx, [0, 1, 2]);
+        assert!(disc_order(&paths).iter().all(|s| s.len == 10_000));
     }
 }
