@@ -16,6 +16,12 @@
 //! directory order, the files of a folder by name before its subfolders, depth first: the way
 //! mastering tools (mkisofs, genisoimage) lay a disc out.
 //!
+//! What this does not do yet: deflate and render run after the reading, on the spool, at local
+//! speed, not while the disc turns (the catalog, and so the package's names, are known only once
+//! every file is read). On a CD that is a few seconds after minutes; on fast media and a busy CPU
+//! it shows (`benches/drive.py`). The next step is to deflate each file into the spool as it is
+//! read (a spool ZIP) and raw-copy the entries under their final names.
+//!
 //! A read error is retried a few times after a short pause (a drive often recovers a marginal
 //! sector on a second try), then the file is given up with the error and the rest goes on.
 
