@@ -12,8 +12,10 @@ use crate::catalog::Catalog;
 use crate::discover::{self, InputError};
 use crate::extract::{self, ExtractError, Extracted};
 use crate::manifest::SourceInput;
+use crate::medium::{self, Medium, MediumChoice};
 use crate::package::{self, Compression, Output, PackError, PackOptions, PackReport, Thumbnails};
 use crate::passphrase::{Passphrase, PassphraseError};
+use crate::read_plan::{Keep, Spool};
 use crate::scan::Pass;
 use crate::select::{self, Filters, SelectError, SeveralPatients};
 use crate::survey::{self, Survey};
@@ -81,6 +83,9 @@ pub trait Progress: Sync {
     /// While reading: one more object was found (a front end can list studies before the
     /// whole disc is read).
     fn found(&self, _instance: &crate::scan::Instance) {}
+    /// On a slow medium, how far the reading of the disc got (bytes, rate, time left): the
+    /// drive's terms, which say more there than files do.
+    fn disc(&self, _reading: crate::read_plan::Reading) {}
 }
 
 /// Reports nothing.
@@ -155,6 +160,8 @@ pub struct ScanRequest {
     /// Read every byte of every file, not only the headers.
     pub read_all: bool,
     pub filters: Filters,
+    /// How to read the inputs: decided from their medium, or as asked.
+    pub medium: MediumChoice,
 }
 
 /// What `scan` found: the survey (its catalog is the selected one) and, in plain words, what
@@ -186,7 +193,18 @@ pub fn scan(
     } else {
         Pass::Header
     };
-    let (survey, left_out) = survey_selected(&req.inputs, pass, &req.filters, progress, cancel)?;
+    // On a slow medium the directory files are the only thing read twice (the cross-check):
+    // their copies go to a spool in the temporary folder.
+    let slow = medium::judge(&req.inputs, req.medium).medium == Medium::Slow;
+    let spool = slow
+        .then(|| Spool::in_dir(&std::env::temp_dir(), Keep::DirectoryFiles).ok())
+        .flatten();
+    let read = Read {
+        pass,
+        slow,
+        spool: spool.as_ref(),
+    };
+    let (survey, left_out) = survey_selected(&req.inputs, &read, &req.filters, progress, cancel)?;
     Ok(Scanned { survey, left_out })
 }
 
@@ -214,6 +232,9 @@ pub struct PackRequest {
     pub show_passphrase: bool,
     /// Split into volumes of at most this many bytes (`NAME-1-of-3.zip`, …).
     pub volume_size: Option<u64>,
+    /// How to read the inputs: decided from their medium, or as asked. Not recorded: the
+    /// package is the same either way.
+    pub medium: MediumChoice,
 }
 
 /// Where an encrypted package's passphrase comes from, as the user asked.
@@ -333,9 +354,22 @@ pub fn pack(
 ) -> Result<Packed, CommandError> {
     req.filters.dates()?;
     // The copy into the package reads, hashes and checks every byte: the survey needs only
-    // the headers.
-    let (survey, left_out) =
-        survey_selected(&req.inputs, Pass::Header, &req.filters, progress, cancel)?;
+    // the headers. On a slow medium the survey reads every byte once, in disc order, into a
+    // spool beside the package, and everything after reads the spool.
+    let slow = medium::judge(&req.inputs, req.medium).medium == Medium::Slow;
+    let spool_dir = match req.output.as_deref().and_then(Path::parent) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let spool = slow
+        .then(|| Spool::in_dir(&spool_dir, Keep::Everything).ok())
+        .flatten();
+    let read = Read {
+        pass: Pass::Header,
+        slow,
+        spool: spool.as_ref(),
+    };
+    let (survey, left_out) = survey_selected(&req.inputs, &read, &req.filters, progress, cancel)?;
     if survey.catalog.instance_count() == 0 {
         return Err(CommandError::NoImages(Box::new(survey)));
     }
@@ -599,21 +633,45 @@ fn exists(path: &Path) -> Result<(), CommandError> {
     }
 }
 
+/// How a command's survey reads its inputs.
+struct Read<'a> {
+    pass: Pass,
+    /// The medium is slow: read in disc order ([`crate::read_plan`]).
+    slow: bool,
+    spool: Option<&'a Spool>,
+}
+
 /// Surveys the inputs and applies the selection; the catalog in the survey is the selected one.
 fn survey_selected(
     inputs: &[PathBuf],
-    pass: Pass,
+    read: &Read<'_>,
     filters: &Filters,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<(Survey, Vec<String>), CommandError> {
     progress.begin(Stage::Reading);
-    let surveyed = survey::survey(inputs, pass, &|n| progress.total(n as u64), &|s| {
-        if let crate::scan::Scanned::Instance(i) = s {
-            progress.found(i);
+    let show = |r| progress.disc(r);
+    let how = if read.slow {
+        survey::How::Slow {
+            spool: read.spool,
+            show: &show,
+            cancel,
         }
-        progress.tick()
-    });
+    } else {
+        survey::How::Fast
+    };
+    let surveyed = survey::survey_on(
+        inputs,
+        read.pass,
+        &how,
+        &|n| progress.total(n as u64),
+        &|s| {
+            if let crate::scan::Scanned::Instance(i) = s {
+                progress.found(i);
+            }
+            progress.tick()
+        },
+    );
     progress.end();
     let mut s = surveyed?;
     if cancel.is_cancelled() {

@@ -29,10 +29,12 @@ pub mod discover; // inputs → candidate files, junk ignored by content, DICOMD
 pub mod extract; // verified package → folder: safe names, no links followed, temp then rename
 pub mod layout; // catalog → PS3.10 file IDs with no patient data in any path
 pub mod manifest; // MANIFEST.JSN: the machine-readable record of a package
+pub mod medium; // what the input lives on (SSD, disc, USB stick, network share): how to read it
 pub mod package; // layout + files → the ZIP transfer package, temp name then rename
 pub mod pages; // INDEX.HTM and the study pages: plain XHTML + JPEG, no script
 pub mod passphrase; // an encrypted package's passphrase: file, environment, terminal, or made of words
 pub mod platform; // what the OS decides (opening a source without blocking), behind one interface
+pub mod read_plan; // slow media: each byte once, in disc order, retried, spooled for later stages
 pub mod render; // one representative frame per series → thumbnail
 pub mod report; // plain-words text for people: the tree, the skipped files, the summary
 pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256

@@ -9,6 +9,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use dicompack::cancel::Cancel;
 use dicompack::commands::{self, CommandError, Exit, Progress, Stage};
 use dicompack::commands::{ExtractRequest, PackRequest, ScanRequest, VerifyRequest};
+use dicompack::medium::MediumChoice;
 use dicompack::package::{self, Compression, Thumbnails};
 use dicompack::passphrase::Passphrase;
 use dicompack::report::{self, Shown};
@@ -170,6 +171,9 @@ struct ScanArgs {
     /// damaged disc, and gives each file's SHA-256. Slower.
     #[arg(long)]
     read_all: bool,
+    /// How to read the input: decided from the drive it is on, or as said here.
+    #[arg(long, value_parser = named(MediumChoice::ALL), default_value_t = MediumChoice::Auto)]
+    medium: MediumChoice,
     #[command(flatten)]
     selection: Selection,
 }
@@ -211,6 +215,9 @@ struct PackArgs {
     /// How to compress images that are not compressed already.
     #[arg(long, value_parser = named(Compression::ALL), default_value_t = Compression::Fast)]
     compression: Compression,
+    /// How to read the input: decided from the drive it is on, or as said here.
+    #[arg(long, value_parser = named(MediumChoice::ALL), default_value_t = MediumChoice::Auto)]
+    medium: MediumChoice,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -250,6 +257,7 @@ fn main() -> ExitCode {
                 inputs: a.inputs,
                 read_all: a.read_all,
                 filters,
+                medium: a.medium,
             };
             show(commands::scan(&req, &bars, &cancel), a.json)
         }
@@ -285,6 +293,7 @@ fn main() -> ExitCode {
                 show_passphrase: secret.as_ref().is_some_and(|s| s.1),
                 passphrase: secret.map(|s| s.0),
                 volume_size: a.volume_size,
+                medium: a.medium,
             };
             show(commands::pack(&req, &bars, &cancel), a.json)
         }
@@ -386,6 +395,21 @@ impl Progress for Bars {
     }
     fn end(&self) {
         self.bar().finish_and_clear();
+    }
+    fn disc(&self, reading: dicompack::read_plan::Reading) {
+        let bar = self.bar();
+        if bar.is_hidden() {
+            return;
+        }
+        // The first report turns the stage's bar into one in the drive's terms.
+        if bar.length() != Some(reading.total) {
+            if let Ok(style) = ProgressStyle::with_template("{msg}") {
+                bar.set_style(style);
+            }
+            bar.set_length(reading.total);
+        }
+        bar.set_position(reading.done);
+        bar.set_message(reading.to_string());
     }
 }
 

@@ -370,6 +370,17 @@ pub struct Instance {
     pub source: PathBuf,
     #[serde(flatten)]
     pub object: Object,
+    /// Where the same bytes can be read again without going back to a slow medium (its copy
+    /// in the read plan's spool, [`crate::read_plan::Spool`]); `None`: at `source`.
+    #[serde(skip)]
+    pub read_from: Option<PathBuf>,
+}
+
+impl Instance {
+    /// Where to read this instance's bytes again: the spool's copy, or the source.
+    pub fn bytes_path(&self) -> &Path {
+        self.read_from.as_deref().unwrap_or(&self.source)
+    }
 }
 
 /// Why a file or folder is not used. Code decides on the variant (and `--json` carries its
@@ -1310,14 +1321,25 @@ pub fn scan_file(path: &Path, pass: Pass) -> Scanned {
         Pass::Whole => scan_reader(file, len),
         Pass::Header => scan_header(file, len),
     };
+    outcome(path, scanned)
+}
+
+/// What the scan of the file at `path` comes to, as the survey sorts it.
+pub fn outcome(path: &Path, scanned: Result<Content, ScanError>) -> Scanned {
+    let unused = |reason: Reason| Unused {
+        path: path.to_path_buf(),
+        reason,
+    };
     match scanned {
         Ok(Content::Object(object)) => Scanned::Instance(Box::new(Instance {
             source: path.to_path_buf(),
             object: *object,
+            read_from: None,
         })),
         Ok(Content::Directory(object)) => Scanned::Directory(Box::new(Instance {
             source: path.to_path_buf(),
             object: *object,
+            read_from: None,
         })),
         Ok(Content::NotDicom(kind)) => Scanned::Ignored(unused(Reason::NotDicom(kind))),
         Err(e) => Scanned::Skipped(unused(Reason::Unusable(e))),

@@ -5,10 +5,12 @@
 //! once, `ignored` (not DICOM, by content), or `skipped` (DICOM that cannot be used, with the
 //! reason). Nothing is dropped silently.
 
+use crate::cancel::Cancel;
 use crate::catalog::{self, Catalog};
 use crate::checksum::Digest;
 use crate::dicomdir;
 use crate::discover::{self, InputError};
+use crate::read_plan::{self, Spool};
 use crate::scan::{self, Instance, Pass, Reason, Scanned, Unused};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,9 +45,53 @@ pub fn survey(
     total: &dyn Fn(usize),
     tick: &(dyn Fn(&Scanned) + Sync),
 ) -> Result<Survey, InputError> {
+    survey_on(inputs, pass, &How::Fast, total, tick)
+}
+
+/// How a survey reads the files (see [`crate::medium`] and [`crate::read_plan`]).
+pub enum How<'a> {
+    /// In parallel, as `pass` says.
+    Fast,
+    /// Each byte once, in disc order, one file at a time (every file whole, whatever `pass`).
+    Slow {
+        /// Where the bytes go to be read again by the later stages.
+        spool: Option<&'a Spool>,
+        /// Told how far the reading of the disc got.
+        show: &'a (dyn Fn(read_plan::Reading) + Sync),
+        cancel: &'a Cancel,
+    },
+}
+
+/// [`survey`], reading the files as `how` says.
+pub fn survey_on(
+    inputs: &[PathBuf],
+    pass: Pass,
+    how: &How<'_>,
+    total: &dyn Fn(usize),
+    tick: &(dyn Fn(&Scanned) + Sync),
+) -> Result<Survey, InputError> {
     let found = discover::discover(inputs)?;
     total(found.candidates.len());
-    let scanned = scan::scan_all(&found.candidates, pass, tick);
+    let scanned = match how {
+        How::Fast => scan::scan_all(&found.candidates, pass, tick),
+        How::Slow {
+            spool,
+            show,
+            cancel,
+        } => {
+            let plan = read_plan::disc_order(&found.candidates);
+            let meter = read_plan::Meter::new(plan.iter().map(|s| s.len).sum(), *show);
+            read_plan::scan_in_order(
+                &found.candidates,
+                &plan,
+                *spool,
+                read_plan::Retry::default(),
+                &meter,
+                tick,
+                cancel,
+            )
+        }
+    };
 
     let mut s = Survey {
         files_seen: found.candidates.len() + found.ignored.len(),
@@ -133,7 +179,7 @@ fn hash_namesakes(instances: &mut Vec<Instance>, skipped: &mut Vec<Unused>) {
             {
                 return None;
             }
-            match crate::platform::open_source(&inst.source).and_then(Digest::of_reader) {
+            match crate::platform::open_source(inst.bytes_path()).and_then(Digest::of_reader) {
                 Ok((digest, total)) if total == inst.object.size => {
                     inst.object.sha256 = Some(digest);
                     None
@@ -288,7 +334,7 @@ impl<'a> CrossCheck<'a> {
     fn directory(&mut self, d: &Instance, s: &mut Survey) {
         let is_primary = is_primary(d);
         let base = d.source.parent().unwrap_or(Path::new(""));
-        let bytes = match read_limited(&d.source) {
+        let bytes = match read_limited(d.bytes_path()) {
             Ok(b) => b,
             Err(e) => {
                 s.warnings

@@ -161,11 +161,15 @@ struct ScratchedDisc {
 }
 
 impl ScratchedDisc {
-    fn mount(tmp: &Path, bad: &str, offset: u64) -> Option<ScratchedDisc> {
-        if !interop(
-            "a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only",
-            &[Need::Fuse],
-        ) {
+    /// `failures`: only that many reads fail, then the bytes come (a marginal sector).
+    fn mount(
+        check: &str,
+        tmp: &Path,
+        bad: &str,
+        offset: u64,
+        failures: Option<u32>,
+    ) -> Option<ScratchedDisc> {
+        if !interop(check, &[Need::Fuse]) {
             return None;
         }
         let src = tmp.join("src");
@@ -177,6 +181,7 @@ impl ScratchedDisc {
             .arg(script)
             .args([src.as_os_str(), mnt.as_os_str()])
             .args([bad, &offset.to_string()])
+            .args(failures.map(|n| n.to_string()))
             .spawn()
             .unwrap();
         let disc = ScratchedDisc { child, mnt };
@@ -198,15 +203,23 @@ impl Drop for ScratchedDisc {
     }
 }
 
-/// A scratched disc: the bytes of one image past 36,000 cannot be read. `scan` (headers only)
-/// does not reach them; `scan --read-all` and `pack` do, and report that one file by name (for
-/// people) and as `read_error` (in --json), exit 3, while everything else is used. The package
-/// holds the rest and verifies.
+const BAD: &str = "DICOM/ST000001/SE000000/IM000000"; // 39,220 bytes; header well under 32 KiB
+
+/// A scratched disc: the bytes of one image past 36,000 cannot be read, however often they are
+/// tried. `scan --medium fast` (headers only) does not reach them; `scan` (a FUSE view is read as
+/// a slow medium: every byte, in disc order), `scan --read-all` and `pack` do, and report that
+/// one file by name (for people) and as `read_error` (in --json), exit 3, while everything else
+/// is used. The package holds the rest and verifies.
 #[test]
 fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
-    const BAD: &str = "DICOM/ST000001/SE000000/IM000000"; // 39,220 bytes; header well under 32 KiB
     let tmp = tempfile::tempdir().unwrap();
-    let Some(disc) = ScratchedDisc::mount(tmp.path(), BAD, 36_000) else {
+    let Some(disc) = ScratchedDisc::mount(
+        "a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only",
+        tmp.path(),
+        BAD,
+        36_000,
+        None,
+    ) else {
         return;
     };
     let run = |args: &[&std::ffi::OsStr]| {
@@ -228,11 +241,21 @@ fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
     };
     let mnt = disc.mnt.as_os_str();
 
-    let (code, text) = run(&["scan".as_ref(), mnt]);
+    let (code, text) = run(&["scan".as_ref(), mnt, "--medium".as_ref(), "fast".as_ref()]);
     assert_eq!(
         code,
         Some(0),
         "a header-only scan does not read that far:\n{text}"
+    );
+    let (code, text) = run(&["scan".as_ref(), mnt]);
+    assert_eq!(
+        code,
+        Some(3),
+        "scan in disc order reads every byte:\n{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains(BAD)),
+        "{BAD} not named:\n{text}"
     );
 
     let (code, text) = run(&["scan".as_ref(), mnt, "--read-all".as_ref()]);
@@ -298,5 +321,74 @@ fn a_read_error_in_the_middle_of_a_file_leaves_out_that_file_only() {
         code,
         Some(0),
         "the package of the rest must verify:\n{text}"
+    );
+}
+
+/// A marginal sector: the first two reads past 36,000 of one image fail, the third succeeds, as
+/// a drive often manages on another try. The slow-medium reader tries again after a pause, so
+/// nothing is left out: exit 0, every image packed, and the package verifies.
+#[test]
+fn a_read_error_that_goes_away_on_a_retry_costs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(disc) = ScratchedDisc::mount(
+        "a_read_error_that_goes_away_on_a_retry_costs_nothing",
+        tmp.path(),
+        BAD,
+        36_000,
+        Some(2),
+    ) else {
+        return;
+    };
+    let zip = tmp.path().join("p.zip");
+    let out = Command::new(bin())
+        .arg("pack")
+        .arg(&disc.mnt)
+        .arg("-o")
+        .arg(&zip)
+        .args(["--no-thumbnails", "--json"])
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "pack after a retried read:\n{json}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        doc["skipped"].as_array().is_none_or(|a| a.is_empty()),
+        "nothing may be left out: {json}"
+    );
+    let v = Command::new(bin())
+        .arg("verify")
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(0), "the package must verify");
+    // The same images as a pack of the undamaged copy: none lost to the retried read.
+    let whole = tmp.path().join("whole.zip");
+    let ok = Command::new(bin())
+        .arg("pack")
+        .arg(tmp.path().join("src"))
+        .arg("-o")
+        .arg(&whole)
+        .arg("--no-thumbnails")
+        .status()
+        .unwrap();
+    assert_eq!(ok.code(), Some(0));
+    let dicom = |p: &Path| {
+        let mut entries: Vec<(String, Vec<u8>)> = read_zip(p)
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("DICOM/"))
+            .collect();
+        entries.sort();
+        entries
+    };
+    let (got, want) = (dicom(&zip), dicom(&whole));
+    assert!(!want.is_empty());
+    assert!(
+        got == want,
+        "the images differ from those of the undamaged copy"
     );
 }

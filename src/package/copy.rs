@@ -180,7 +180,7 @@ fn prepare(job: &Job<'_>) -> Prepared {
     if job.cancel.is_cancelled() {
         return Prepared::LeftOut(Reason::Stopped);
     }
-    let file = match crate::platform::open_source(&job.placed.instance.source) {
+    let file = match crate::platform::open_source(job.placed.instance.bytes_path()) {
         Ok(f) => f,
         Err(e) => return Prepared::LeftOut(Reason::NoLongerReadable(Arc::new(e))),
     };
@@ -248,7 +248,7 @@ fn recheck(scanned: Result<Content, scan::ScanError>, expected: &Object) -> Resu
 /// CRC-32 that it copied the very bytes hashed here.
 fn hash_ahead(job: &Job<'_>) -> Prepared {
     let expected = &job.placed.instance.object;
-    let file = match crate::platform::open_source(&job.placed.instance.source) {
+    let file = match crate::platform::open_source(job.placed.instance.bytes_path()) {
         Ok(f) => f,
         Err(e) => return Prepared::LeftOut(Reason::NoLongerReadable(Arc::new(e))),
     };
@@ -305,7 +305,7 @@ fn stream<W: Write + Seek>(
     crc: u32,
 ) -> Result<Result<(), Reason>, PackError> {
     let inst = job.placed.instance;
-    let file = match crate::platform::open_source(&inst.source) {
+    let file = match crate::platform::open_source(inst.bytes_path()) {
         Ok(f) => f,
         Err(e) => return Ok(Err(Reason::NoLongerReadable(Arc::new(e)))),
     };

@@ -827,7 +827,7 @@ fn part10_prefix(inst: &Instance) -> Result<Vec<u8>, scan::Reason> {
         // meta starts right away).
         SourceFormat::Part10NoPreamble => {
             let mut v = vec![0u8; 128];
-            let starts_with_magic = crate::platform::open_source(&inst.source)
+            let starts_with_magic = crate::platform::open_source(inst.bytes_path())
                 .and_then(|mut f| {
                     let mut m = [0u8; 4];
                     f.read_exact(&mut m).map(|_| &m == b"DICM")

@@ -99,7 +99,7 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
 /// Draws the middle frame of one scanned instance.
 fn draw(inst: &Instance, max_side: u32) -> Result<image::RgbImage, super::RenderError> {
     let src = RenderSource {
-        path: &inst.source,
+        path: inst.bytes_path(),
         object: &inst.object,
     };
     let opts = RenderOptions {
@@ -142,7 +142,7 @@ fn encapsulated_document(inst: &Instance) -> Result<Vec<u8>, String> {
     if len > DOCUMENT_MAX || range.end > o.size {
         return Err("document too large".into());
     }
-    let mut f = crate::platform::open_source(&inst.source).map_err(|e| e.to_string())?;
+    let mut f = crate::platform::open_source(inst.bytes_path()).map_err(|e| e.to_string())?;
     f.seek(SeekFrom::Start(range.start))
         .map_err(|e| e.to_string())?;
     let mut pdf = vec![0u8; len as usize];

@@ -2,9 +2,11 @@
 """A read-only FUSE view of a folder in which one file fails like a scratched disc: every read
 of it that reaches past OFFSET gets EIO from the kernel. Used by tests/faults.rs.
 
-    eio_fs.py SOURCE MOUNTPOINT RELATIVE_FILE OFFSET
+    eio_fs.py SOURCE MOUNTPOINT RELATIVE_FILE OFFSET [FAILURES]
 
-Runs in the foreground until unmounted (umount MOUNTPOINT)."""
+With FAILURES, only that many such reads fail, and the later ones succeed: a marginal sector
+that a drive reads on a second or third try. Runs in the foreground until unmounted (umount
+MOUNTPOINT)."""
 import errno
 import os
 import sys
@@ -13,10 +15,11 @@ from fuse import FUSE, FuseOSError, Operations
 
 
 class ScratchedDisc(Operations):
-    def __init__(self, root, bad, offset):
+    def __init__(self, root, bad, offset, failures=None):
         self.root = root
         self.bad = "/" + bad.strip("/")
         self.offset = offset
+        self.failures = failures
 
     def _full(self, path):
         return os.path.join(self.root, path.lstrip("/"))
@@ -36,7 +39,11 @@ class ScratchedDisc(Operations):
 
     def read(self, path, size, offset, fh):
         if path == self.bad and offset + size > self.offset:
-            raise FuseOSError(errno.EIO)
+            if self.failures is None:
+                raise FuseOSError(errno.EIO)
+            if self.failures > 0:
+                self.failures -= 1
+                raise FuseOSError(errno.EIO)
         return os.pread(fh, size, offset)
 
     def release(self, path, fh):
@@ -45,5 +52,8 @@ class ScratchedDisc(Operations):
 
 if __name__ == "__main__":
     source, mountpoint, bad, offset = sys.argv[1:5]
+    failures = int(sys.argv[5]) if len(sys.argv) > 5 else None
     # direct_io: every read reaches us (no kernel read-ahead hiding the error or caching pages).
-    FUSE(ScratchedDisc(source, bad, int(offset)), mountpoint, foreground=True, ro=True, direct_io=True)
+    # nothreads: the count of failures is kept by one thread.
+    FUSE(ScratchedDisc(source, bad, int(offset), failures), mountpoint, foreground=True, ro=True,
+         direct_io=True, nothreads=True)
