@@ -29,4 +29,5 @@ mod render_compare;
 mod render_smoke;
 mod render_timing;
 mod scale_memory;
+mod send_orthanc;
 mod vendor_layouts;
