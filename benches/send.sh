@@ -3,6 +3,8 @@
 # local Orthanc (C-STORE), alternating, ROUNDS rounds; medians of instances/s and MB/s.
 #
 #   benches/send.sh [COUNT] [ROUNDS]     COUNT: instances (default 500), ROUNDS (default 3)
+#   BENCH_DICOMPACK=path/to/dicompack    a given build instead of a fresh release build
+#   BENCH_SOURCE=file.dcm                the image to copy (default: a 2 KB MR image of the sample disc)
 #
 # The files are one MR image of the sample disc copied COUNT times with new SOP Instance UIDs
 # (dcmodify -gin), in BENCH_WORK (default target/bench-work/send). Orthanc runs as a plain process
@@ -18,14 +20,18 @@ target=${CARGO_TARGET_DIR:-target}
 for t in dcmsend storescu dcmodify /usr/sbin/Orthanc python3; do
     command -v "$t" >/dev/null || { echo "missing: $t (apt-get install dcmtk orthanc)" >&2; exit 2; }
 done
-cargo build --release --quiet
-dp="$target/release/dicompack"
+# BENCH_DICOMPACK=path: that binary instead of a fresh release build.
+dp=${BENCH_DICOMPACK:-}
+if [ -z "$dp" ]; then
+    cargo build --release --quiet
+    dp="$target/release/dicompack"
+fi
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-files="$work/files"
+files="$work/files-$count-$(basename "${BENCH_SOURCE:-disc1}")"
 if [ "$(find "$files" -type f 2>/dev/null | wc -l)" -ne "$count" ]; then
     rm -rf "$files" && mkdir -p "$files"
-    src=testdata/disc1/DICOM/ST000000/SE000001/IM000000
+    src=${BENCH_SOURCE:-testdata/disc1/DICOM/ST000000/SE000001/IM000000}
     for i in $(seq -w 1 "$count"); do cp "$src" "$files/IM$i"; done
     dcmodify -q -nb -gin "$files"/IM* 
 fi

@@ -346,6 +346,18 @@ fn stow_rs_needs_the_credentials_the_service_asks_for() {
     assert_eq!(doc["stored"], expected.len());
     let stored = pacs.instances();
     assert_eq!(stored.len(), expected.len());
+    // Sent again with its receipt: nothing goes twice.
+    let again = std::process::Command::new(bin())
+        .args(["send", zip.to_str().unwrap(), "--to", &pacs.stow()])
+        .args(["--credentials-env", "PACS_LOGIN", "--json"])
+        .env("PACS_LOGIN", format!("{USER}:{PASSWORD}"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["sent"], 0, "{again}");
+    assert_eq!(again["already_stored"], expected.len());
     let receipt_text = fs::read_to_string(format!("{}.receipt.json", zip.display())).unwrap();
     assert!(
         !receipt_text.contains(PASSWORD),
