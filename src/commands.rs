@@ -57,6 +57,8 @@ pub enum Stage {
     Drawing,
     /// Copying the instances into the package.
     Packing,
+    /// Sending the instances to a PACS.
+    Sending,
 }
 
 impl Stage {
@@ -66,6 +68,7 @@ impl Stage {
             Stage::Reading => "Reading",
             Stage::Drawing => "Drawing",
             Stage::Packing => "Packing",
+            Stage::Sending => "Sending",
         }
     }
 }
@@ -128,6 +131,8 @@ pub enum CommandError {
     Passphrase(#[from] PassphraseError),
     #[error(transparent)]
     Volume(#[from] VolumeError),
+    #[error(transparent)]
+    Send(#[from] crate::send::SendError),
 }
 
 impl CommandError {
@@ -148,6 +153,8 @@ impl CommandError {
             | CommandError::Extract(_)
             | CommandError::Interrupted
             | CommandError::Ui(_) => Exit::Failed,
+            CommandError::Send(e) if e.is_usage() => Exit::Usage,
+            CommandError::Send(_) => Exit::Failed,
         }
     }
 }
@@ -693,4 +700,185 @@ pub fn ui(
     cancel: &Cancel,
 ) -> Result<crate::ui::Closed, CommandError> {
     Ok(crate::ui::serve(req, ready, cancel)?)
+}
+
+/// `send`: a package (verified first) or a disc or folder (surveyed as `pack` does) → a PACS.
+#[derive(Debug, Clone, Default)]
+pub struct SendRequest {
+    /// One package (a .zip or an extracted folder), or discs and folders.
+    pub inputs: Vec<PathBuf>,
+    /// `AET@HOST:PORT` or an `http://`/`https://` DICOMweb base URL.
+    pub to: String,
+    pub calling_aet: String,
+    /// Connections at once (at least 1).
+    pub jobs: usize,
+    /// Where the receipt goes; `None`: beside the source.
+    pub receipt: Option<PathBuf>,
+    pub connect_timeout: std::time::Duration,
+    pub timeout: std::time::Duration,
+    pub max_pdu: u32,
+    /// The name of an environment variable holding `USER:PASSWORD` or `Bearer TOKEN`.
+    pub credentials_env: Option<String>,
+    /// A file whose first line holds `USER:PASSWORD` or `Bearer TOKEN`.
+    pub credentials_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub allow_multiple_patients: bool,
+    pub filters: Filters,
+    pub identity: crate::send::reconcile::Asked,
+}
+
+/// What `send` did, and where the receipt is.
+#[derive(Debug)]
+pub struct SendOutcome {
+    pub destination: crate::send::Destination,
+    pub receipt: PathBuf,
+    pub sent: crate::send::Sent,
+    /// The package's verdict, when the source was a package.
+    pub verdict: Option<Verdict>,
+    /// The survey, when the source was a disc or folder.
+    pub survey: Option<Survey>,
+}
+
+impl SendOutcome {
+    pub fn exit(&self) -> Exit {
+        let stored = self.sent.stored();
+        if stored == self.sent.outcomes.len() {
+            Exit::Ok
+        } else if stored == 0 {
+            Exit::Failed
+        } else {
+            Exit::Incomplete
+        }
+    }
+}
+
+/// Whether `path` is a package of ours (a ZIP, or a folder with the checksum list, manifest
+/// and DICOMDIR at its root) rather than a disc or folder of DICOM files.
+fn is_package(path: &Path) -> bool {
+    use crate::package::names::{CHECKSUMS, DICOMDIR, MANIFEST};
+    if path.is_dir() {
+        [CHECKSUMS, MANIFEST, DICOMDIR]
+            .iter()
+            .all(|n| path.join(n).is_file())
+    } else {
+        let mut magic = [0u8; 4];
+        std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok()
+            && magic == *b"PK\x03\x04"
+    }
+}
+
+pub fn send(
+    req: &SendRequest,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<SendOutcome, CommandError> {
+    use crate::send::{self, Destination, Receipt, SendError};
+    let destination = Destination::parse(&req.to).map_err(SendError::from)?;
+    send::dest::check_ae_title(&req.calling_aet).map_err(SendError::from)?;
+    let credentials = match (&req.credentials_env, &req.credentials_file) {
+        (Some(_), Some(_)) => {
+            return Err(SendError::Usage(
+                "give --credentials-env or --credentials-file, not both".into(),
+            )
+            .into());
+        }
+        (Some(var), None) => Some(send::credentials_from_env(var)?),
+        (None, Some(file)) => Some(send::credentials_from_file(file)?),
+        (None, None) => None,
+    };
+    for p in &req.inputs {
+        exists(p)?;
+    }
+    let first = req.inputs.first().ok_or_else(|| {
+        SendError::Usage("nothing to send: give a package, disc or folder".into())
+    })?;
+    let package = req.inputs.len() == 1 && is_package(first);
+    if package && !req.filters.is_empty() {
+        return Err(SendError::Usage(
+            "a package is sent whole: --patient, --study, --series and the other filters are for discs and folders".into(),
+        )
+        .into());
+    }
+    let (source, verdict, survey) = if package {
+        let (source, verdict) = send::Source::package(first).map_err(SendError::from)?;
+        (source, Some(verdict), None)
+    } else {
+        req.filters.dates()?;
+        // Headers only, the parallel way: `send` reads each file again as it sends it (the
+        // slow-medium read plan, which spools what it read, is `pack`'s; not used here yet).
+        let read = Read {
+            pass: Pass::Header,
+            slow: false,
+            spool: None,
+        };
+        let (survey, _left_out) =
+            survey_selected(&req.inputs, &read, &req.filters, progress, cancel)?;
+        if survey.catalog.instance_count() == 0 {
+            return Err(CommandError::NoImages(Box::new(survey)));
+        }
+        // Reconciliation gives each patient an identity on purpose: the rule is then its own.
+        if req.identity.is_empty()
+            && let Err(refusal) =
+                select::check_one_patient(&survey.catalog, req.allow_multiple_patients)
+        {
+            return Err(CommandError::SeveralPatients {
+                refusal,
+                catalog: Box::new(survey.catalog),
+            });
+        }
+        (send::Source::catalog(&survey.catalog), None, Some(survey))
+    };
+    let mut patients: Vec<String> = source.items.iter().map(|i| i.patient_id.clone()).collect();
+    patients.sort();
+    patients.dedup();
+    let reconciliation = req.identity.resolve(&patients).map_err(SendError::from)?;
+    let receipt_path = req
+        .receipt
+        .clone()
+        .unwrap_or_else(|| send::receipt::default_path(first));
+    let mut receipt = match Receipt::load(&receipt_path, &destination).map_err(SendError::from)? {
+        Some(r) => r,
+        None => Receipt::new(
+            first.display().to_string(),
+            &destination,
+            req.calling_aet.clone(),
+        ),
+    };
+    let opts = send::Options {
+        destination: destination.clone(),
+        calling_aet: req.calling_aet.clone(),
+        jobs: req.jobs.max(1),
+        connect_timeout: req.connect_timeout,
+        timeout: req.timeout,
+        max_pdu: req.max_pdu,
+        credentials,
+        ca_file: req.ca_file.clone(),
+        reconciliation,
+    };
+    progress.begin(Stage::Sending);
+    progress.total(
+        source
+            .items
+            .iter()
+            .filter(|i| !receipt.is_stored(&i.sop_instance_uid))
+            .count() as u64,
+    );
+    let sent = send::send(
+        &source,
+        &opts,
+        &mut receipt,
+        &receipt_path,
+        &|| progress.tick(),
+        cancel,
+    );
+    progress.end();
+    Ok(SendOutcome {
+        destination,
+        receipt: receipt_path,
+        sent: sent.map_err(SendError::from)?,
+        verdict,
+        survey,
+    })
 }

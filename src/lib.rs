@@ -39,6 +39,7 @@ pub mod render; // one representative frame per series → thumbnail
 pub mod report; // plain-words text for people: the tree, the skipped files, the summary
 pub mod scan; // candidate → Instance or Skipped, one read: header + SHA-256
 pub mod select; // filters → the catalog to pack, what was left out, the mixed-patient rule
+pub mod send; // verified package or surveyed disc → a PACS (C-STORE, STOW-RS), receipt, reconciliation
 pub mod survey; // discover + scan + catalog + DICOMDIR cross-check, shared by scan and pack
 pub mod ui; // `dicompack ui`: the local web page, on the same commands
 pub mod verify; // package → verdict, the receiver's view

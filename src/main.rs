@@ -7,6 +7,7 @@ static ALLOCATOR: dicompack::alloc::Allocator = dicompack::alloc::Allocator;
 use clap::Parser;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use dicompack::cancel::Cancel;
+use dicompack::commands::SendRequest;
 use dicompack::commands::{self, CommandError, Exit, Progress, Stage};
 use dicompack::commands::{ExtractRequest, PackRequest, ScanRequest, VerifyRequest};
 use dicompack::medium::MediumChoice;
@@ -14,6 +15,7 @@ use dicompack::package::{self, Compression, Thumbnails};
 use dicompack::passphrase::Passphrase;
 use dicompack::report::{self, Shown};
 use dicompack::select::Filters;
+use dicompack::send::reconcile::Asked;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -91,6 +93,8 @@ enum Command {
     /// Open the local page in the browser: pack a disc, or check a package, without a terminal.
     /// This is what runs when dicompack is started with no arguments (a double click).
     Ui(UiArgs),
+    /// Send a package (verified first) or a disc into a PACS: DICOM C-STORE or DICOMweb STOW-RS.
+    Send(Box<SendArgs>),
 }
 
 #[derive(clap::Args)]
@@ -143,6 +147,67 @@ impl Secret {
         src.terminal = src.terminal && commands::is_encrypted(package);
         Ok(commands::passphrase_for(&src)?.map(|(p, _)| p))
     }
+}
+
+#[derive(clap::Args)]
+struct SendArgs {
+    /// A package (.zip or extracted folder), or a disc or folder of DICOM files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// AET@HOST:PORT for a PACS (C-STORE), or an http:// or https:// DICOMweb base address
+    /// (STOW-RS).
+    #[arg(long, value_name = "DEST")]
+    to: String,
+    /// Our AE title, as the PACS knows us.
+    #[arg(long, default_value = "DICOMPACK", value_name = "AET")]
+    calling_aet: String,
+    /// Connections at once.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    jobs: usize,
+    /// The receipt: what became of every image. Default: beside the source, its name plus
+    /// .receipt.json. Sending again with it sends only what is not stored yet.
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
+    /// Seconds to wait for a connection.
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    connect_timeout: u64,
+    /// Seconds the PACS may stay silent (association, each image).
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    timeout: u64,
+    /// The largest PDU we accept, in bytes.
+    #[arg(long, default_value_t = 262_144, value_name = "BYTES")]
+    max_pdu: u32,
+    /// STOW-RS: the environment variable holding USER:PASSWORD or "Bearer TOKEN".
+    #[arg(long, value_name = "VAR")]
+    credentials_env: Option<String>,
+    /// STOW-RS: a file whose first line is USER:PASSWORD or "Bearer TOKEN".
+    #[arg(long, value_name = "FILE")]
+    credentials_file: Option<PathBuf>,
+    /// HTTPS: the certificate authorities to trust (PEM), instead of the usual ones.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// A disc or folder with images of more than one patient may be sent.
+    #[arg(long)]
+    allow_multiple_patients: bool,
+    /// Import reconciliation: the receiving hospital's Patient ID for the patient.
+    #[arg(long, value_name = "ID")]
+    patient_id: Option<String>,
+    /// With --patient-id or --map: the hospital's Issuer of Patient ID.
+    #[arg(long, value_name = "ISSUER")]
+    issuer: Option<String>,
+    /// With reconciliation: the patient's name as the hospital has it, FAMILY^GIVEN.
+    #[arg(long, value_name = "NAME")]
+    patient_name: Option<String>,
+    /// With reconciliation: the birth date as the hospital has it, YYYYMMDD.
+    #[arg(long, value_name = "YYYYMMDD")]
+    birth_date: Option<String>,
+    /// For several patients: OLD_ID=NEW_ID, one per patient. Repeatable.
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    maps: Vec<String>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    selection: Selection,
 }
 
 #[derive(clap::Args)]
@@ -340,6 +405,33 @@ fn main() -> ExitCode {
                 tick_delay: std::time::Duration::from_millis(a.tick_delay_ms),
             };
             show(commands::ui(&req, &ui_ready, &cancel), false)
+        }
+        Command::Send(a) => {
+            let a = *a;
+            let secs = std::time::Duration::from_secs;
+            let req = SendRequest {
+                inputs: a.inputs,
+                to: a.to,
+                calling_aet: a.calling_aet,
+                jobs: a.jobs,
+                receipt: a.receipt,
+                connect_timeout: secs(a.connect_timeout),
+                timeout: secs(a.timeout),
+                max_pdu: a.max_pdu,
+                credentials_env: a.credentials_env,
+                credentials_file: a.credentials_file,
+                ca_file: a.ca_file,
+                allow_multiple_patients: a.allow_multiple_patients,
+                filters: a.selection.into(),
+                identity: Asked {
+                    patient_id: a.patient_id,
+                    issuer: a.issuer,
+                    patient_name: a.patient_name,
+                    birth_date: a.birth_date,
+                    maps: a.maps,
+                },
+            };
+            show(commands::send(&req, &bars, &cancel), a.json)
         }
     };
     finish(exit)

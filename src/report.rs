@@ -509,6 +509,9 @@ impl Shown for CommandError {
     fn text(&self) -> String {
         match self {
             CommandError::Extract(ExtractError::NotVerified(v)) => verdict(v),
+            CommandError::Send(crate::send::SendError::Package(
+                crate::send::items::PackageError::NotVerified(v),
+            )) => verdict(v),
             _ => String::new(),
         }
     }
@@ -703,5 +706,136 @@ impl Shown for crate::ui::Closed {
     }
     fn exit(&self) -> Exit {
         Exit::Ok
+    }
+}
+
+/// What `send` says: one line of how many were stored where, the instances not stored with
+/// their reason, what stopped the send, and where the receipt is.
+pub fn sent(o: &commands::SendOutcome) -> String {
+    let s = &o.sent;
+    let total = s.outcomes.len();
+    let stored = s.stored();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{} of {} {} stored in {}",
+        group_thousands(stored),
+        group_thousands(total),
+        plural(total, "image", "images"),
+        o.destination.name()
+    );
+    if s.already_stored > 0 {
+        let _ = write!(
+            out,
+            " ({} already stored by an earlier send, not sent again)",
+            group_thousands(s.already_stored)
+        );
+    }
+    out.push_str(".\n");
+    let secs = s.elapsed.as_secs_f64();
+    if s.attempted > 0 && secs > 0.0 {
+        let _ = writeln!(
+            out,
+            "Sent {} {} ({}) in {:.1} s: {:.1} images/s, {:.1} MB/s.",
+            group_thousands(s.attempted),
+            plural(s.attempted, "image", "images"),
+            size(s.bytes),
+            secs,
+            s.attempted as f64 / secs,
+            s.bytes as f64 / 1e6 / secs
+        );
+    }
+    let warned: Vec<_> = s
+        .outcomes
+        .iter()
+        .filter(|(_, st)| matches!(st, crate::send::Status::Warning { .. }))
+        .collect();
+    if !warned.is_empty() {
+        let _ = writeln!(out, "Stored with a warning from the PACS: {}", warned.len());
+        for (item, st) in warned.iter().take(50) {
+            let _ = writeln!(out, "  {}: {st}", item.file);
+        }
+    }
+    out
+}
+
+/// What `send` says on stderr: the instances not stored, and why the send stopped.
+pub fn not_sent(o: &commands::SendOutcome) -> String {
+    let s = &o.sent;
+    let mut out = String::new();
+    let missing: Vec<_> = s
+        .outcomes
+        .iter()
+        .filter(|(_, st)| !st.is_stored())
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(out, "Not stored: {}", group_thousands(missing.len()));
+        for (item, st) in &missing {
+            let _ = writeln!(out, "  {}: {st}", item.file);
+        }
+    }
+    if let Some(f) = &s.stopped {
+        let _ = writeln!(out, "The send stopped: {f}");
+    }
+    if s.cancelled {
+        let _ = writeln!(out, "The send was stopped before the end.");
+    }
+    if !missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "Sending again with the same receipt sends only what is not stored yet."
+        );
+    }
+    let _ = writeln!(out, "Receipt: {}", o.receipt.display());
+    out
+}
+
+/// `send --json`.
+pub fn sent_json(o: &commands::SendOutcome) -> impl Serialize + '_ {
+    let s = &o.sent;
+    let instances: Vec<_> = s
+        .outcomes
+        .iter()
+        .map(|(item, st)| {
+            let mut v = serde_json::to_value(st).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                m.insert("file".into(), item.file.clone().into());
+                m.insert(
+                    "sop_instance_uid".into(),
+                    item.sop_instance_uid.clone().into(),
+                );
+                m.insert("sop_class_uid".into(), item.sop_class_uid.clone().into());
+            }
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "destination": o.destination,
+        "receipt": o.receipt.to_string_lossy(),
+        "total": s.outcomes.len(),
+        "stored": s.stored(),
+        "already_stored": s.already_stored,
+        "sent": s.attempted,
+        "bytes": s.bytes,
+        "seconds": s.elapsed.as_secs_f64(),
+        "stopped": s.stopped.as_ref().map(ToString::to_string),
+        "cancelled": s.cancelled,
+        "fingerprint": o.verdict.as_ref().and_then(|v| v.fingerprint),
+        "instances": instances,
+    })
+}
+
+impl Shown for commands::SendOutcome {
+    fn text(&self) -> String {
+        sent(self)
+    }
+    fn notes(&self, _json: bool) -> String {
+        not_sent(self)
+    }
+    fn write_json(&self, out: &mut dyn std::io::Write) -> Option<serde_json::Result<()>> {
+        json_to(out, &sent_json(self))
+    }
+    fn exit(&self) -> Exit {
+        commands::SendOutcome::exit(self)
     }
 }

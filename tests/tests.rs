@@ -31,5 +31,6 @@ mod render_compare;
 mod render_smoke;
 mod render_timing;
 mod scale_memory;
+mod send_orthanc;
 mod ui_browser;
 mod vendor_layouts;

@@ -388,6 +388,23 @@ pub enum Need {
     SevenZip,
     /// Info-ZIP unzip.
     Unzip,
+    /// Orthanc from Debian (/usr/sbin/Orthanc), a real PACS the send tests start themselves.
+    Orthanc,
+    /// Orthanc's DICOMweb plugin (orthanc-dicomweb), for STOW-RS.
+    OrthancDicomWeb,
+}
+
+/// Where Debian's orthanc-dicomweb put the plugin, if it is installed.
+pub fn orthanc_dicomweb_plugin() -> Option<PathBuf> {
+    let out = Command::new("dpkg")
+        .args(["-L", "orthanc-dicomweb"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.contains("libOrthancDicomWeb.so"))
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
 }
 
 const DCMTK_TOOLS: [&str; 8] = [
@@ -484,6 +501,14 @@ fn check_need(need: Need) -> Result<(), String> {
             Path::new("/dev/fuse").exists() && python_runs("import fuse"),
             "no /dev/fuse, or no libfuse2 + python3 fusepy: apt-get install libfuse2; run tools/test"
                 .into(),
+        ),
+        Need::Orthanc => ok(
+            Path::new("/usr/sbin/Orthanc").exists(),
+            "/usr/sbin/Orthanc missing: apt-get install orthanc".into(),
+        ),
+        Need::OrthancDicomWeb => ok(
+            orthanc_dicomweb_plugin().is_some(),
+            "Orthanc's DICOMweb plugin missing: apt-get install orthanc-dicomweb".into(),
         ),
     }
 }
