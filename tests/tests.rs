@@ -25,6 +25,7 @@ mod manifest_visuals;
 mod no_single_file_sinks;
 #[cfg(unix)]
 mod non_utf8;
+mod render_collections;
 mod render_compare;
 mod render_smoke;
 mod render_timing;
