@@ -47,6 +47,19 @@ pub(crate) struct Decoded {
     pub decoder: &'static str,
 }
 
+impl Decoded {
+    /// Every pixel the same value (an empty segment, a blank frame).
+    pub fn is_flat(&self) -> bool {
+        match &self.samples {
+            Samples::Stored(v) => v.windows(2).all(|w| w[0] == w[1]),
+            Samples::Color { data, .. } => data
+                .chunks_exact(3)
+                .zip(data.chunks_exact(3).skip(1))
+                .all(|(p, q)| p == q),
+        }
+    }
+}
+
 pub(crate) fn ts_name(uid: &str) -> String {
     crate::dicom::syntax::describe(uid)
 }

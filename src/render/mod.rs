@@ -175,9 +175,14 @@ fn render_located(
         });
     }
     let a = attrs::image_attrs(&header)?;
-    let frame = opts.frame.unwrap_or(a.frames / 2).min(a.frames - 1);
     let max_side = opts.max_side.max(1);
-    let decoded = codec::decode_frame(&mut loc, &a, ts, frame, max_side)?;
+    let (frame, decoded) = match opts.frame {
+        Some(f) => {
+            let f = f.min(a.frames - 1);
+            (f, codec::decode_frame(&mut loc, &a, ts, f, max_side)?)
+        }
+        None => telling_frame(&mut loc, &a, ts, max_side)?,
+    };
     let (rgb, voi) = to_rgb(&a, &decoded)?;
     let info = RenderInfo {
         rows: decoded.rows,
@@ -193,6 +198,48 @@ fn render_located(
     // a reduced-resolution decode (JPEG 2000) has the aspect of the original
     let img = fit(img, max_side, a.aspect);
     Ok((img, info))
+}
+
+/// Frames tried, at most, for one that is not a single flat value.
+const FRAME_TRIES: u32 = 32;
+
+/// SOP Class of segmentations: their frames are one segment each, mostly empty.
+const SEGMENTATION: &str = "1.2.840.10008.5.1.4.1.1.66.4";
+
+/// A frame that shows something: the middle frame of a cine or a volume, the first frame of a
+/// segmentation (a SEG's frames are ordered by segment, then position, and many are empty);
+/// when that frame is one flat value, the next that is not (up to [`FRAME_TRIES`] frames, so a
+/// long empty multi-frame costs a bounded number of decodes). All flat: the first one decoded.
+fn telling_frame(
+    loc: &mut source::Located,
+    a: &attrs::ImageAttrs,
+    ts: &str,
+    max_side: u32,
+) -> Result<(u32, codec::Decoded), RenderError> {
+    let n = a.frames.max(1);
+    let start = if a.sop_class_uid == SEGMENTATION {
+        0
+    } else {
+        n / 2
+    };
+    let pixel = loc.pixel.clone();
+    let mut first = None;
+    for f in (start..n).chain(0..start).take(FRAME_TRIES as usize) {
+        loc.pixel.clone_from(&pixel);
+        let d = match codec::decode_frame(loc, a, ts, f, max_side) {
+            Ok(d) => d,
+            // the chosen frame must draw; a later one that fails is passed over
+            Err(e) if first.is_none() => return Err(e),
+            Err(_) => continue,
+        };
+        if !d.is_flat() {
+            return Ok((f, d));
+        }
+        if first.is_none() {
+            first = Some((f, d));
+        }
+    }
+    first.ok_or(RenderError::MissingPixelData)
 }
 
 /// Scale to at most `max_side` on the long side, never enlarging, honouring Pixel Aspect Ratio.

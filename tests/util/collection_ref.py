@@ -9,7 +9,9 @@ KEY names the series; PREVIEW is the JPEG our pack made for it, CHOSEN the insta
 One JSON object per line on stdout:
     key, images (how many instances pydicom finds pixel data in), chosen_is_image,
     decodable (pydicom rendered CHOSEN/FRAME), spearman, ref_constant, ours_constant, error,
-    colour (no VOI on either side) and mad (mean absolute luminance difference at 64x64)
+    colour (no VOI on either side) and mad (mean absolute luminance difference at 64x64);
+    for a series of at most 8 instances, expected_path and expected_frame: what the issue's
+    rule picks
 Rendering, as a viewer would show the stored image: Modality LUT, the first VOI (window or LUT)
 or none, MONOCHROME1 inverted; palette and colour through their LUTs to RGB; luminance
 0.299 R + 0.587 G + 0.114 B. Both pictures are reduced to 64x64 (box filter) and compared by
@@ -103,8 +105,41 @@ def has_pixels(path):
         return False
 
 
+SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
+
+
+def expected_choice(instances):
+    """The issue's rule, on pydicom's reading: the middle image by Instance Number among the
+    instances with pixels; in it the middle frame (a segmentation: the first), or when that
+    frame is flat the next that is not (then from the start)."""
+    images = []
+    for p in instances:
+        if has_pixels(p):
+            ds = pydicom.dcmread(p, stop_before_pixels=True, force=True)
+            images.append((int(ds.get("InstanceNumber") or 0), p))
+    if not images:
+        return None, None
+    images.sort(key=lambda t: t[0])
+    path = images[len(images) // 2][1]
+    ds = pydicom.dcmread(path, force=True)
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if n <= 1:
+        return path, 0
+    start = 0 if ds.get("SOPClassUID") == SEGMENTATION else n // 2
+    try:
+        arr = ds.pixel_array
+    except Exception:  # noqa: BLE001 - cannot tell which frame shows something
+        return path, start
+    for f in list(range(start, n)) + list(range(0, start)):
+        if np.ptp(arr[f]) != 0:
+            return path, f
+    return path, start
+
+
 def judge(key, preview, chosen, frame, instances):
     out = {"key": key, "images": sum(has_pixels(p) for p in instances)}
+    if len(instances) <= 8:
+        out["expected_path"], out["expected_frame"] = expected_choice(instances)
     if chosen == "-":
         return out
     out["chosen_is_image"] = has_pixels(chosen)
