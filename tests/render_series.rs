@@ -115,3 +115,58 @@ fn the_preview_shows_the_image_and_frame_the_rule_picks() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// An image no decoder here can draw: its tile says so, and `pack` lists the series with the
+/// reason in plain words: the compression, the bit depth, the size.
+#[test]
+fn pack_lists_why_a_preview_could_not_be_drawn() {
+    if !interop(
+        "pack_lists_why_a_preview_could_not_be_drawn",
+        &[Need::PydicomFiles, Need::Pydicom],
+    ) {
+        return;
+    }
+    let dir = scratch("render_series_undrawable");
+    let made = dir.join("made");
+    let o = Command::new("python3")
+        .arg(support_script("make_series.py"))
+        .arg(pydicom_files())
+        .arg(&made)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let input = made.join("undrawable");
+    let zip = dir.join("out.zip");
+    let run = dicompack(
+        &[
+            "pack",
+            input.to_str().unwrap(),
+            "-o",
+            zip.to_str().unwrap(),
+            "--json",
+        ],
+        &dir,
+    );
+    let json = run.json();
+    let failures = json["render_failures"].as_array().expect("render_failures");
+    assert_eq!(failures.len(), 1, "{}", run.describe());
+    let line = failures[0].as_str().unwrap();
+    for words in ["MPEG-4", "8-bit grey", "64x64", "cannot be drawn"] {
+        assert!(line.contains(words), "{words:?} not in {line:?}");
+    }
+    let zip2 = dir.join("out2.zip");
+    let text = dicompack(
+        &[
+            "pack",
+            input.to_str().unwrap(),
+            "-o",
+            zip2.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(
+        text.all_text().contains(line),
+        "the text report lists it: {}",
+        text.describe()
+    );
+}

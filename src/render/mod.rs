@@ -151,6 +151,57 @@ pub fn render_bytes(
     render_located(loc, ts, opts)
 }
 
+/// What an image is, in plain words, for the tile and the report that say it could not be
+/// drawn: its compression, bit depth and size ("JPEG 2000, 16-bit signed grey, 1416x1420"),
+/// as far as its attributes can be read.
+pub fn describe_image(src: &RenderSource) -> String {
+    use crate::dicom::Codec;
+    let uid = src.object.transfer_syntax_uid.trim_end_matches('\0').trim();
+    let ts = crate::dicom::TransferSyntax::of(uid);
+    let codec = match ts.codec {
+        Codec::Native | Codec::EncapsulatedNative => "uncompressed".to_string(),
+        Codec::Rle => "RLE".to_string(),
+        Codec::Jpeg => match uid {
+            "1.2.840.10008.1.2.4.57" | "1.2.840.10008.1.2.4.70" => "JPEG Lossless".to_string(),
+            _ => "JPEG".to_string(),
+        },
+        Codec::JpegLs => "JPEG-LS".to_string(),
+        Codec::Jpeg2000 => "JPEG 2000".to_string(),
+        Codec::Other => {
+            use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+            dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                .get(uid)
+                .map_or_else(
+                    || format!("transfer syntax {uid}"),
+                    |t| t.name().to_string(),
+                )
+        }
+    };
+    let attrs = source::locate(src.path, src.object)
+        .and_then(|loc| attrs::parse_header(&loc.header, loc.encoding))
+        .and_then(|h| attrs::image_attrs(&h));
+    match attrs {
+        Ok(a) => {
+            let colour = match (a.spp, a.photometric.as_str()) {
+                (_, "PALETTE COLOR") => "palette colour",
+                (3, _) => "colour",
+                _ => "grey",
+            };
+            let sign = if a.signed { " signed" } else { "" };
+            let frames = if a.frames > 1 {
+                format!(", {} frames", a.frames)
+            } else {
+                String::new()
+            };
+            format!(
+                "{codec}, {}-bit{sign} {colour}, {}x{}{frames}",
+                a.bits_stored, a.cols, a.rows
+            )
+        }
+        Err(_) => codec,
+    }
+}
+
 fn supported_ts(uid: &str) -> Result<&str, RenderError> {
     let ts = uid.trim_end_matches('\0').trim();
     if !supports_transfer_syntax(ts) {

@@ -93,7 +93,7 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
                     path: inst.source.clone(),
                     frame: inst.object.attrs.number_of_frames.max(1) / 2,
                 });
-                let reason = e.to_string();
+                let reason = failure(inst, &e);
                 let tile = placeholder("No preview", &reason, max_side);
                 (encode_jpeg(&tile, JPEG_QUALITY), Outcome::Failed { reason })
             }
@@ -139,6 +139,25 @@ fn draw(inst: &Instance, max_side: u32) -> Result<(image::RgbImage, u32), super:
             "the image data could not be decoded (internal decoder error)".into(),
         ))
     })
+}
+
+/// Why an image could not be drawn, in words for the tile and `pack`'s list: what the image is
+/// (compression, bit depth, size), then what went wrong.
+fn failure(inst: &Instance, e: &super::RenderError) -> String {
+    let src = RenderSource {
+        path: &inst.source,
+        object: &inst.object,
+    };
+    let what =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::describe_image(&src)))
+            .unwrap_or_else(|_| "this image".into());
+    match e {
+        // the description names the compression already
+        super::RenderError::UnsupportedTransferSyntax(_) => {
+            format!("{what}: this compression cannot be drawn here")
+        }
+        _ => format!("{what}: could not be drawn: {e}"),
+    }
 }
 
 /// The middle instance that has pixel data, in Instance Number order.
@@ -189,7 +208,7 @@ pub fn render_instances(series: &Series, max_side: u32) -> Vec<Vec<u8>> {
             let img = if inst.object.attrs.has_pixel_data {
                 draw(inst, max_side)
                     .map(|(img, _)| img)
-                    .unwrap_or_else(|e| placeholder("No preview", &e.to_string(), max_side))
+                    .unwrap_or_else(|e| placeholder("No preview", &failure(inst, &e), max_side))
             } else {
                 let what =
                     describe_non_image(&inst.object.attrs.sop_class_uid).unwrap_or("Not an image");

@@ -9,6 +9,7 @@ with pydicom. usage: make_series.py TEST_FILES_DIR OUT_DIR
            starts on a byte boundary), frames 1 to 3 empty (the middle one too), 4 and 5 the MR's
            bright parts.
   cine/    a multi-frame MR of 5 frames (flips again): the middle frame is drawn.
+  undrawable/  an MPEG-4 AVC object (no decoder here): its tile and pack say why.
 """
 import sys
 from pathlib import Path
@@ -83,3 +84,16 @@ ds.SOPInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
 ds.NumberOfFrames = 5
 ds.PixelData = np.stack(flips(pixels)).astype("<i2").tobytes()
 save(ds, out / "cine" / "cine.dcm")
+
+# undrawable: an MPEG-4 AVC video object (no decoder here), 8-bit grey
+from pydicom.encaps import encapsulate
+from pydicom.uid import MPEG4HP41
+
+ds = pydicom.dcmread(src / "MR_small.dcm")
+ds.SOPInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+ds.PixelData = encapsulate([b"\x00\x00\x00\x01\x67" + bytes(range(200))])
+ds["PixelData"].VR = "OB"
+save(ds, out / "undrawable" / "video.dcm")
+ds.file_meta.TransferSyntaxUID = MPEG4HP41
+ds.save_as(out / "undrawable" / "video.dcm", enforce_file_format=True)
