@@ -15,7 +15,8 @@
 //!
 //! Not drawn (a [`RenderError`] says so): MPEG-2/4, HEVC and JPEG XL transfer syntaxes, float
 //! pixel data, JPEG-LS mapping tables, restart intervals and point transforms, CMYK JPEG,
-//! JPEG 2000 with subsampled components. Overlays and Presentation LUT Shape are not drawn.
+//! JPEG 2000 with subsampled components. Overlays are not drawn; Presentation LUT Shape
+//! INVERSE inverts the grey output.
 
 // The decoders index pixel buffers in tight loops, with the bounds established when the buffers
 // are sized; turning every access into a checked one would cost speed for no gain in safety,
@@ -442,7 +443,9 @@ fn grey(a: &attrs::ImageAttrs, stored: &[f32]) -> (Vec<u8>, Voi) {
         };
         voi = Voi::Auto { center, width };
     }
-    let invert = a.photometric == "MONOCHROME1";
+    // DICOM requires INVERSE with MONOCHROME1 (PS3.3 C.8.11.6.1.2): the two are one inversion.
+    // (IDENTITY there contradicts the photometric interpretation, which wins, as in pydicom.)
+    let invert = a.photometric == "MONOCHROME1" || a.presentation_inverse;
     let out = modality
         .iter()
         .map(|&m| {
@@ -613,6 +616,7 @@ mod tests {
             padding: None,
             palette: None,
             aspect: None,
+            presentation_inverse: false,
         }
     }
 

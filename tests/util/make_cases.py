@@ -130,3 +130,12 @@ for bits, signed in ((16, False), (16, True), (14, False)):
     arr = v.astype(np.int16 if signed else np.uint16)
     ds.compress(JPEG2000Lossless, arr, encoding_plugin="pylibjpeg")
     ds.save_as(out / f"j2k_{'s' if signed else 'u'}{bits}.dcm")
+
+# Presentation LUT Shape INVERSE: on MONOCHROME2 it inverts; on MONOCHROME1 it is what DICOM
+# requires there (one inversion, not two)
+ds = pydicom.dcmread(src / "MR_small.dcm")
+ds.PresentationLUTShape = "INVERSE"
+ds.save_as(out / "mr_plut_inverse.dcm")
+ds = pydicom.dcmread(src / "dicomdirtests/77654033/CR1/6154")
+ds.PresentationLUTShape = "INVERSE"
+ds.save_as(out / "cr_plut_inverse.dcm")
