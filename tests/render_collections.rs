@@ -11,7 +11,8 @@
 //! one: survey → catalog → `render::series::render_each`, which says which instance and frame
 //! each preview shows, and the reference draws that same frame.
 //!
-//! A series pydicom finds pixels in must get a preview; a series it cannot decode is counted
+//! The preview must show the image and frame the rule picks, as pydicom reads the
+//! files (series of up to 8 instances). A series pydicom finds pixels in must get a preview; a series it cannot decode is counted
 //! and not compared. The catalog keeps one file per SOP Instance UID; the other files of a
 //! collection that share one (the same image in several transfer syntaxes) are each drawn as
 //! a series of their own. A reference picture that is one flat grey at 64×64 has no ranks to
@@ -68,12 +69,22 @@ fn collections() -> Vec<(String, PathBuf)> {
 }
 
 struct Job {
+    /// the file and frame the preview shows
+    drawn: Option<(String, u32)>,
     key: String,
     collection: String,
     outcome: Outcome,
     /// `collection/path` of the file shown
     shown: Option<String>,
     decoder_hint: String,
+}
+
+impl Job {
+    fn drawn_is(&self, path: &str, frame: Option<u64>) -> bool {
+        self.drawn
+            .as_ref()
+            .is_some_and(|(p, f)| p == path && frame == Some(u64::from(*f)))
+    }
 }
 
 /// The previews of one collection, written out for the judge, and the judge's job lines.
@@ -130,6 +141,10 @@ fn render_collection(name: &str, dir: &Path, out: &Path, jobs: &mut Vec<Job>, li
         ));
         let shown = r.drawn.as_ref().map(|d| rel(&d.path));
         jobs.push(Job {
+            drawn: r
+                .drawn
+                .as_ref()
+                .map(|d| (d.path.display().to_string(), d.frame)),
             key,
             collection: name.to_string(),
             outcome: r.outcome,
@@ -213,6 +228,15 @@ fn every_collection_series_preview_is_faithful() {
             ));
             continue;
         };
+        // the rule, as pydicom reads the files (series of up to 8 instances)
+        if let Some(want) = v["expected_path"].as_str() {
+            let frame = v["expected_frame"].as_u64();
+            if !job.drawn_is(want, frame) {
+                failures.push(format!(
+                    "{shown}: the rule picks {want} frame {frame:?} (pydicom's reading)"
+                ));
+            }
+        }
         if v["chosen_is_image"] == Value::Bool(false) {
             failures.push(format!(
                 "{shown}: the preview instance has no pixels for pydicom"

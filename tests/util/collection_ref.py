@@ -99,7 +99,7 @@ def reference(path, frame):
 
 def has_pixels(path):
     try:
-        ds = pydicom.dcmread(path, defer_size=64, force=True)
+        ds = pydicom.dcmread(path, force=True)
         return any(t in ds for t in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"))
     except Exception:  # noqa: BLE001 - not readable: not an image pydicom could show
         return False
@@ -139,7 +139,10 @@ def expected_choice(instances):
 def judge(key, preview, chosen, frame, instances):
     out = {"key": key, "images": sum(has_pixels(p) for p in instances)}
     if len(instances) <= 8:
-        out["expected_path"], out["expected_frame"] = expected_choice(instances)
+        try:
+            out["expected_path"], out["expected_frame"] = expected_choice(instances)
+        except Exception as e:  # noqa: BLE001 - pydicom cannot read what the rule needs
+            out["expected_error"] = f"{type(e).__name__}: {e}"[:300]
     if chosen == "-":
         return out
     out["chosen_is_image"] = has_pixels(chosen)
