@@ -307,6 +307,9 @@ const MADE: &[(&str, &[&str], Ref, Loss)] = &[
     ("j2k_u16.dcm", &[], Pydicom, Lossless),
     ("j2k_s16.dcm", &[], Pydicom, Lossless),
     ("j2k_u14.dcm", &[], Pydicom, Lossless),
+    // a 16-bit JPEG-LS code stream in an unsigned image saying 14 bits stored (make_cases.py):
+    // pydicom shows the values as coded (DCMTK masks them to Bits Stored)
+    ("u16_as_bs14_jls.dcm", &[], Pydicom, Lossless),
     // Presentation LUT Shape INVERSE on MONOCHROME2 and on MONOCHROME1 (make_cases.py)
     ("mr_plut_inverse.dcm", &[], Dcmtk, Lossless),
     ("cr_plut_inverse.dcm", &[], Dcmtk, Lossless),

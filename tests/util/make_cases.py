@@ -139,3 +139,13 @@ ds.save_as(out / "mr_plut_inverse.dcm")
 ds = pydicom.dcmread(src / "dicomdirtests/77654033/CR1/6154")
 ds.PresentationLUTShape = "INVERSE"
 ds.save_as(out / "cr_plut_inverse.dcm")
+
+# A 16-bit JPEG-LS stream in an unsigned image that says "14 bits stored": values over 2^14 are
+# shown as they are (pydicom does; masking them drew a thresholded blob)
+import subprocess
+
+for enc, args in (("jls", ["dcmcjpls", "+el"]),):
+    subprocess.run([*args, str(out / "ct_u16.dcm"), str(out / f"u16_{enc}.dcm")], check=True)
+    ds = pydicom.dcmread(out / f"u16_{enc}.dcm")
+    ds.BitsStored, ds.HighBit = 14, 13
+    ds.save_as(out / f"u16_as_bs14_{enc}.dcm")
