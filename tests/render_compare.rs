@@ -224,6 +224,95 @@ const MADE: &[(&str, &[&str], Ref, Loss)] = &[
     ("palette_8bit.dcm", &[], Pydicom, Lossless),
     // openjp2 (Rust port) and pylibjpeg-openjpeg (C openjpeg) run the same lossy algorithm
     ("rgb_j2k_ict.dcm", &[], Pydicom, Lossless),
+    // 12, 14 and 16 bits stored, signed and unsigned, over their whole range (make_cases.py):
+    // native, then JPEG-LS and JPEG Lossless by DCMTK, JPEG 2000 by pylibjpeg-openjpeg
+    ("ct_u12.dcm", &[], Dcmtk, Lossless),
+    (
+        "ct_u12_jls.dcm",
+        &["dcmcjpls", "+el", "ct_u12.dcm"],
+        DcmtkLs,
+        Lossless,
+    ),
+    (
+        "ct_u12_jpll.dcm",
+        &["dcmcjpeg", "+e1", "ct_u12.dcm"],
+        Dcmtk,
+        Lossless,
+    ),
+    ("ct_u14.dcm", &[], Dcmtk, Lossless),
+    (
+        "ct_u14_jls.dcm",
+        &["dcmcjpls", "+el", "ct_u14.dcm"],
+        DcmtkLs,
+        Lossless,
+    ),
+    (
+        "ct_u14_jpll.dcm",
+        &["dcmcjpeg", "+e1", "ct_u14.dcm"],
+        Dcmtk,
+        Lossless,
+    ),
+    ("ct_u16.dcm", &[], Dcmtk, Lossless),
+    (
+        "ct_u16_jls.dcm",
+        &["dcmcjpls", "+el", "ct_u16.dcm"],
+        DcmtkLs,
+        Lossless,
+    ),
+    (
+        "ct_u16_jpll.dcm",
+        &["dcmcjpeg", "+e1", "ct_u16.dcm"],
+        Dcmtk,
+        Lossless,
+    ),
+    ("ct_s12.dcm", &[], Dcmtk, Lossless),
+    (
+        "ct_s12_jls.dcm",
+        &["dcmcjpls", "+el", "ct_s12.dcm"],
+        DcmtkLs,
+        Lossless,
+    ),
+    (
+        "ct_s12_jpll.dcm",
+        &["dcmcjpeg", "+e1", "ct_s12.dcm"],
+        Dcmtk,
+        Lossless,
+    ),
+    ("ct_s14.dcm", &[], Dcmtk, Lossless),
+    (
+        "ct_s14_jls.dcm",
+        &["dcmcjpls", "+el", "ct_s14.dcm"],
+        DcmtkLs,
+        Lossless,
+    ),
+    (
+        "ct_s14_jpll.dcm",
+        &["dcmcjpeg", "+e1", "ct_s14.dcm"],
+        Dcmtk,
+        Lossless,
+    ),
+    ("ct_s16.dcm", &[], Dcmtk, Lossless),
+    (
+        "ct_s16_jls.dcm",
+        &["dcmcjpls", "+el", "ct_s16.dcm"],
+        DcmtkLs,
+        Lossless,
+    ),
+    (
+        "ct_s16_jpll.dcm",
+        &["dcmcjpeg", "+e1", "ct_s16.dcm"],
+        Dcmtk,
+        Lossless,
+    ),
+    ("j2k_u16.dcm", &[], Pydicom, Lossless),
+    ("j2k_s16.dcm", &[], Pydicom, Lossless),
+    ("j2k_u14.dcm", &[], Pydicom, Lossless),
+    // a 16-bit JPEG-LS code stream in an unsigned image saying 14 bits stored (make_cases.py):
+    // pydicom shows the values as coded (DCMTK masks them to Bits Stored)
+    ("u16_as_bs14_jls.dcm", &[], Pydicom, Lossless),
+    // Presentation LUT Shape INVERSE on MONOCHROME2 and on MONOCHROME1 (make_cases.py)
+    ("mr_plut_inverse.dcm", &[], Dcmtk, Lossless),
+    ("cr_plut_inverse.dcm", &[], Dcmtk, Lossless),
 ];
 
 /// Images no reference here can draw; rendered anyway (must succeed), not compared.

@@ -27,7 +27,9 @@ mod media;
 mod no_single_file_sinks;
 #[cfg(unix)]
 mod non_utf8;
+mod render_collections;
 mod render_compare;
+mod render_series;
 mod render_smoke;
 mod render_timing;
 mod scale_memory;

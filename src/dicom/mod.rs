@@ -110,7 +110,7 @@ pub struct PixelLocation {
 pub struct Layout {
     pub pixel: Option<PixelLocation>,
     /// Byte ranges of the top-level elements that decide how an image is drawn (SOP Class,
-    /// Modality, group 0028), adjacent ranges merged: usually two or three.
+    /// Modality, group 0028, Presentation LUT Shape), adjacent ranges merged: usually two or three.
     pub image_elements: Box<[Range<u64>]>,
     /// The value of the Encapsulated Document (0042,0011) of a PDF or CDA object.
     pub document: Option<Range<u64>>,
@@ -121,6 +121,7 @@ pub fn is_image_element(tag: dicom_core::Tag) -> bool {
     tag.group() == 0x0028
         || tag == dicom_dictionary_std::tags::SOP_CLASS_UID
         || tag == dicom_dictionary_std::tags::MODALITY
+        || tag == dicom_dictionary_std::tags::PRESENTATION_LUT_SHAPE
 }
 
 /// Hands validated data set bytes to dicom-object. The bytes must have passed [`walk()`]: the

@@ -34,6 +34,8 @@ pub(crate) struct ImageAttrs {
     pub palette: Option<Palette>,
     /// Pixel Aspect Ratio (vertical, horizontal).
     pub aspect: Option<(f64, f64)>,
+    /// Presentation LUT Shape (2050,0020) INVERSE: the grey output is inverted.
+    pub presentation_inverse: bool,
 }
 
 pub(crate) struct Header {
@@ -228,6 +230,8 @@ pub(crate) fn image_attrs(h: &Header) -> Result<ImageAttrs, RenderError> {
         padding,
         palette,
         aspect,
+        presentation_inverse: string(obj, tags::PRESENTATION_LUT_SHAPE)
+            .eq_ignore_ascii_case("INVERSE"),
     })
 }
 

@@ -47,6 +47,19 @@ pub(crate) struct Decoded {
     pub decoder: &'static str,
 }
 
+impl Decoded {
+    /// Every pixel the same value (an empty segment, a blank frame).
+    pub fn is_flat(&self) -> bool {
+        match &self.samples {
+            Samples::Stored(v) => v.windows(2).all(|w| w[0] == w[1]),
+            Samples::Color { data, .. } => data
+                .chunks_exact(3)
+                .zip(data.chunks_exact(3).skip(1))
+                .all(|(p, q)| p == q),
+        }
+    }
+}
+
 pub(crate) fn ts_name(uid: &str) -> String {
     crate::dicom::syntax::describe(uid)
 }
@@ -718,13 +731,30 @@ fn jpeg(a: &ImageAttrs, data: &[u8], max_side: u32) -> Result<Decoded, RenderErr
     })
 }
 
+/// How many bits of a JPEG-LS grey sample count: Bits Stored, unless the code stream is wider
+/// and the image unsigned. Encoders write a 16-bit stream for "14 bits in 16" PET and the like
+/// with values over 2^14; masking them to Bits Stored wraps the brightest parts to black (a
+/// thresholded blob), while pydicom shows them as they are. (DCMTK masks; pydicom masks JPEG
+/// Lossless too, so that codec keeps Bits Stored. Signed values are sign-extended from Bits
+/// Stored either way: a 16-bit stream of sign-extended 14-bit values reads the same.)
+fn coded_bits(a: &ImageAttrs, precision: u8) -> u16 {
+    if a.signed {
+        a.bits_stored
+    } else {
+        a.bits_stored
+            .max(u16::from(precision))
+            .min(a.bits_allocated.max(a.bits_stored))
+    }
+}
+
 fn jls(a: &ImageAttrs, data: &[u8]) -> Result<Decoded, RenderError> {
     let img = jpegls::decode(data, budget(a))?;
+    let bits = coded_bits(a, img.precision);
     let samples = match img.components {
         1 => Samples::Stored(
             img.samples
                 .iter()
-                .map(|&v| stored(u32::from(v), a.bits_stored, 0, a.signed))
+                .map(|&v| stored(u32::from(v), bits, 0, a.signed))
                 .collect(),
         ),
         3 => Samples::Color {

@@ -15,7 +15,8 @@
 //!
 //! Not drawn (a [`RenderError`] says so): MPEG-2/4, HEVC and JPEG XL transfer syntaxes, float
 //! pixel data, JPEG-LS mapping tables, restart intervals and point transforms, CMYK JPEG,
-//! JPEG 2000 with subsampled components. Overlays and Presentation LUT Shape are not drawn.
+//! JPEG 2000 with subsampled components. Overlays are not drawn; Presentation LUT Shape
+//! INVERSE inverts the grey output.
 
 // The decoders index pixel buffers in tight loops, with the bounds established when the buffers
 // are sized; turning every access into a checked one would cost speed for no gain in safety,
@@ -151,6 +152,57 @@ pub fn render_bytes(
     render_located(loc, ts, opts)
 }
 
+/// What an image is, in plain words, for the tile and the report that say it could not be
+/// drawn: its compression, bit depth and size ("JPEG 2000, 16-bit signed grey, 1416x1420"),
+/// as far as its attributes can be read.
+pub fn describe_image(src: &RenderSource) -> String {
+    use crate::dicom::Codec;
+    let uid = src.object.transfer_syntax_uid.trim_end_matches('\0').trim();
+    let ts = crate::dicom::TransferSyntax::of(uid);
+    let codec = match ts.codec {
+        Codec::Native | Codec::EncapsulatedNative => "uncompressed".to_string(),
+        Codec::Rle => "RLE".to_string(),
+        Codec::Jpeg => match uid {
+            "1.2.840.10008.1.2.4.57" | "1.2.840.10008.1.2.4.70" => "JPEG Lossless".to_string(),
+            _ => "JPEG".to_string(),
+        },
+        Codec::JpegLs => "JPEG-LS".to_string(),
+        Codec::Jpeg2000 => "JPEG 2000".to_string(),
+        Codec::Other => {
+            use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+            dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                .get(uid)
+                .map_or_else(
+                    || format!("transfer syntax {uid}"),
+                    |t| t.name().to_string(),
+                )
+        }
+    };
+    let attrs = source::locate(src.path, src.object)
+        .and_then(|loc| attrs::parse_header(&loc.header, loc.encoding))
+        .and_then(|h| attrs::image_attrs(&h));
+    match attrs {
+        Ok(a) => {
+            let colour = match (a.spp, a.photometric.as_str()) {
+                (_, "PALETTE COLOR") => "palette colour",
+                (3, _) => "colour",
+                _ => "grey",
+            };
+            let sign = if a.signed { " signed" } else { "" };
+            let frames = if a.frames > 1 {
+                format!(", {} frames", a.frames)
+            } else {
+                String::new()
+            };
+            format!(
+                "{codec}, {}-bit{sign} {colour}, {}x{}{frames}",
+                a.bits_stored, a.cols, a.rows
+            )
+        }
+        Err(_) => codec,
+    }
+}
+
 fn supported_ts(uid: &str) -> Result<&str, RenderError> {
     let ts = uid.trim_end_matches('\0').trim();
     if !supports_transfer_syntax(ts) {
@@ -175,9 +227,14 @@ fn render_located(
         });
     }
     let a = attrs::image_attrs(&header)?;
-    let frame = opts.frame.unwrap_or(a.frames / 2).min(a.frames - 1);
     let max_side = opts.max_side.max(1);
-    let decoded = codec::decode_frame(&mut loc, &a, ts, frame, max_side)?;
+    let (frame, decoded) = match opts.frame {
+        Some(f) => {
+            let f = f.min(a.frames - 1);
+            (f, codec::decode_frame(&mut loc, &a, ts, f, max_side)?)
+        }
+        None => telling_frame(&mut loc, &a, ts, max_side)?,
+    };
     let (rgb, voi) = to_rgb(&a, &decoded)?;
     let info = RenderInfo {
         rows: decoded.rows,
@@ -193,6 +250,48 @@ fn render_located(
     // a reduced-resolution decode (JPEG 2000) has the aspect of the original
     let img = fit(img, max_side, a.aspect);
     Ok((img, info))
+}
+
+/// Frames tried, at most, for one that is not a single flat value.
+const FRAME_TRIES: u32 = 32;
+
+/// SOP Class of segmentations: their frames are one segment each, mostly empty.
+const SEGMENTATION: &str = "1.2.840.10008.5.1.4.1.1.66.4";
+
+/// A frame that shows something: the middle frame of a cine or a volume, the first frame of a
+/// segmentation (a SEG's frames are ordered by segment, then position, and many are empty);
+/// when that frame is one flat value, the next that is not (up to [`FRAME_TRIES`] frames, so a
+/// long empty multi-frame costs a bounded number of decodes). All flat: the first one decoded.
+fn telling_frame(
+    loc: &mut source::Located,
+    a: &attrs::ImageAttrs,
+    ts: &str,
+    max_side: u32,
+) -> Result<(u32, codec::Decoded), RenderError> {
+    let n = a.frames.max(1);
+    let start = if a.sop_class_uid == SEGMENTATION {
+        0
+    } else {
+        n / 2
+    };
+    let pixel = loc.pixel.clone();
+    let mut first = None;
+    for f in (start..n).chain(0..start).take(FRAME_TRIES as usize) {
+        loc.pixel.clone_from(&pixel);
+        let d = match codec::decode_frame(loc, a, ts, f, max_side) {
+            Ok(d) => d,
+            // the chosen frame must draw; a later one that fails is passed over
+            Err(e) if first.is_none() => return Err(e),
+            Err(_) => continue,
+        };
+        if !d.is_flat() {
+            return Ok((f, d));
+        }
+        if first.is_none() {
+            first = Some((f, d));
+        }
+    }
+    first.ok_or(RenderError::MissingPixelData)
 }
 
 /// Scale to at most `max_side` on the long side, never enlarging, honouring Pixel Aspect Ratio.
@@ -344,7 +443,9 @@ fn grey(a: &attrs::ImageAttrs, stored: &[f32]) -> (Vec<u8>, Voi) {
         };
         voi = Voi::Auto { center, width };
     }
-    let invert = a.photometric == "MONOCHROME1";
+    // DICOM requires INVERSE with MONOCHROME1 (PS3.3 C.8.11.6.1.2): the two are one inversion.
+    // (IDENTITY there contradicts the photometric interpretation, which wins, as in pydicom.)
+    let invert = a.photometric == "MONOCHROME1" || a.presentation_inverse;
     let out = modality
         .iter()
         .map(|&m| {
@@ -515,6 +616,7 @@ mod tests {
             padding: None,
             palette: None,
             aspect: None,
+            presentation_inverse: false,
         }
     }
 

@@ -3,7 +3,9 @@
 //! pixels get a labelled tile naming what they are; an image that cannot be drawn gets a tile
 //! saying why. Encapsulated PDF reports are taken out whole so they travel readable.
 
-use super::{RenderOptions, RenderSource, describe_non_image, encode_jpeg, placeholder, render};
+use super::{
+    RenderOptions, RenderSource, describe_non_image, encode_jpeg, placeholder, render_with_info,
+};
 use crate::catalog::{Catalog, Series};
 use crate::scan::Instance;
 use rayon::prelude::*;
@@ -44,6 +46,16 @@ pub struct SeriesRender {
     pub outcome: Outcome,
     /// Encapsulated PDF documents of the series, as PDF bytes.
     pub documents: Vec<Vec<u8>>,
+    /// The file and zero-based frame the preview shows, or tried to show when it `Failed`
+    /// (`None`: the series holds no image).
+    pub drawn: Option<Drawn>,
+}
+
+/// Which image of a series its preview shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawn {
+    pub path: std::path::PathBuf,
+    pub frame: u32,
 }
 
 /// Renders every series of the catalog on all cores, handing each result to `each` as soon
@@ -66,11 +78,22 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
         .filter(|i| &*i.object.attrs.sop_class_uid == ENCAPSULATED_PDF)
         .filter_map(|i| encapsulated_document(i).ok())
         .collect();
+    let mut drawn = None;
     let (jpeg, outcome) = match representative(series) {
         Some(inst) => match draw(inst, max_side) {
-            Ok(img) => (encode_jpeg(&img, JPEG_QUALITY), Outcome::Preview),
+            Ok((img, frame)) => {
+                drawn = Some(Drawn {
+                    path: inst.source.clone(),
+                    frame,
+                });
+                (encode_jpeg(&img, JPEG_QUALITY), Outcome::Preview)
+            }
             Err(e) => {
-                let reason = e.to_string();
+                drawn = Some(Drawn {
+                    path: inst.source.clone(),
+                    frame: inst.object.attrs.number_of_frames.max(1) / 2,
+                });
+                let reason = failure(inst, &e);
                 let tile = placeholder("No preview", &reason, max_side);
                 (encode_jpeg(&tile, JPEG_QUALITY), Outcome::Failed { reason })
             }
@@ -93,11 +116,12 @@ fn render_one(series: &Series, max_side: u32) -> SeriesRender {
         jpeg,
         outcome,
         documents,
+        drawn,
     }
 }
 
-/// Draws the middle frame of one scanned instance.
-fn draw(inst: &Instance, max_side: u32) -> Result<image::RgbImage, super::RenderError> {
+/// Draws the middle frame of one scanned instance; says which frame.
+fn draw(inst: &Instance, max_side: u32) -> Result<(image::RgbImage, u32), super::RenderError> {
     let src = RenderSource {
         path: inst.bytes_path(),
         object: &inst.object,
@@ -107,13 +131,33 @@ fn draw(inst: &Instance, max_side: u32) -> Result<image::RgbImage, super::Render
         frame: None,
     };
     // A decoder bug on a crafted image must cost one preview, never the package.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&src, &opts))).unwrap_or_else(
-        |_| {
-            Err(super::RenderError::Corrupt(
-                "the image data could not be decoded (internal decoder error)".into(),
-            ))
-        },
-    )
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        render_with_info(&src, &opts).map(|(img, info)| (img, info.frame))
+    }))
+    .unwrap_or_else(|_| {
+        Err(super::RenderError::Corrupt(
+            "the image data could not be decoded (internal decoder error)".into(),
+        ))
+    })
+}
+
+/// Why an image could not be drawn, in words for the tile and `pack`'s list: what the image is
+/// (compression, bit depth, size), then what went wrong.
+fn failure(inst: &Instance, e: &super::RenderError) -> String {
+    let src = RenderSource {
+        path: &inst.source,
+        object: &inst.object,
+    };
+    let what =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::describe_image(&src)))
+            .unwrap_or_else(|_| "this image".into());
+    match e {
+        // the description names the compression already
+        super::RenderError::UnsupportedTransferSyntax(_) => {
+            format!("{what}: this compression cannot be drawn here")
+        }
+        _ => format!("{what}: could not be drawn: {e}"),
+    }
 }
 
 /// The middle instance that has pixel data, in Instance Number order.
@@ -163,7 +207,8 @@ pub fn render_instances(series: &Series, max_side: u32) -> Vec<Vec<u8>> {
         .map(|inst| {
             let img = if inst.object.attrs.has_pixel_data {
                 draw(inst, max_side)
-                    .unwrap_or_else(|e| placeholder("No preview", &e.to_string(), max_side))
+                    .map(|(img, _)| img)
+                    .unwrap_or_else(|e| placeholder("No preview", &failure(inst, &e), max_side))
             } else {
                 let what =
                     describe_non_image(&inst.object.attrs.sop_class_uid).unwrap_or("Not an image");

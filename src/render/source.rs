@@ -21,7 +21,7 @@ const MAX_HEADER: u64 = 64 << 20;
 /// A deflated data set may inflate to at most this (it is inflated as it is read, never held).
 const MAX_INFLATED: u64 = 1 << 30;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum PixelLoc {
     /// `swap16`: an OW value in big endian, whose bytes are swapped in each 16-bit word.
     Native { offset: u64, len: u64, swap16: bool },

@@ -96,3 +96,56 @@ for c in ("Red", "Green", "Blue"):
     ds[f"{c}PaletteColorLookupTableDescriptor"].value = [desc[0], desc[1], 8]
     ds[f"{c}PaletteColorLookupTableData"].value = (data >> 8).astype(np.uint8).tobytes()
 ds.save_as(out / "palette_8bit.dcm")
+
+# High bit depths, signed and unsigned, from CT_small's real values stretched over the range
+# (issue 13: 16-bit JPEG 2000 drew white, 14-bit JPEG-LS a thresholded blob). Native files here;
+# tests/render_compare.rs compresses them with DCMTK's JPEG-LS and JPEG Lossless encoders, and
+# JPEG 2000 is compressed here with pylibjpeg-openjpeg.
+from pydicom.uid import JPEG2000Lossless
+
+
+def depth_case(name, bits, signed):
+    ds = pydicom.dcmread(src / "CT_small.dcm")
+    a = ds.pixel_array.astype(np.float64)
+    t = (a - a.min()) / (a.max() - a.min())
+    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    v = np.rint(lo + t * (hi - lo)).astype(np.int32)
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits - 1, int(signed)
+    ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+    for kw in ("WindowCenter", "WindowWidth", "SmallestImagePixelValue", "LargestImagePixelValue"):
+        if kw in ds:
+            del ds[kw]
+    # stored in 16-bit cells, two's complement for signed values (bits above Bits Stored
+    # sign-extended, as encoders write them)
+    ds.PixelData = (v & 0xFFFF).astype("<u2").tobytes()
+    ds.save_as(out / name)
+    return ds, v
+
+
+for bits in (12, 14, 16):
+    for signed in (False, True):
+        depth_case(f"ct_{'s' if signed else 'u'}{bits}.dcm", bits, signed)
+for bits, signed in ((16, False), (16, True), (14, False)):
+    ds, v = depth_case(f"j2k_{'s' if signed else 'u'}{bits}_native.dcm", bits, signed)
+    arr = v.astype(np.int16 if signed else np.uint16)
+    ds.compress(JPEG2000Lossless, arr, encoding_plugin="pylibjpeg")
+    ds.save_as(out / f"j2k_{'s' if signed else 'u'}{bits}.dcm")
+
+# Presentation LUT Shape INVERSE: on MONOCHROME2 it inverts; on MONOCHROME1 it is what DICOM
+# requires there (one inversion, not two)
+ds = pydicom.dcmread(src / "MR_small.dcm")
+ds.PresentationLUTShape = "INVERSE"
+ds.save_as(out / "mr_plut_inverse.dcm")
+ds = pydicom.dcmread(src / "dicomdirtests/77654033/CR1/6154")
+ds.PresentationLUTShape = "INVERSE"
+ds.save_as(out / "cr_plut_inverse.dcm")
+
+# A 16-bit JPEG-LS stream in an unsigned image that says "14 bits stored": values over 2^14 are
+# shown as they are (pydicom does; masking them drew a thresholded blob)
+import subprocess
+
+for enc, args in (("jls", ["dcmcjpls", "+el"]),):
+    subprocess.run([*args, str(out / "ct_u16.dcm"), str(out / f"u16_{enc}.dcm")], check=True)
+    ds = pydicom.dcmread(out / f"u16_{enc}.dcm")
+    ds.BitsStored, ds.HighBit = 14, 13
+    ds.save_as(out / f"u16_as_bs14_{enc}.dcm")
