@@ -153,10 +153,7 @@ where
 fn main() -> ExitCode {
     // Like every Unix filter: when the reader of our output goes away (`| head`), stop quietly
     // instead of failing on the next write.
-    // SAFETY: restoring the default disposition of one signal, before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    dicompack::platform::quiet_broken_pipe();
     let command = Command::parse();
     let cancel = Cancel::new();
     let on_signal = cancel.clone();
