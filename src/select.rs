@@ -315,7 +315,8 @@ pub fn default_package_name(catalog: &Catalog, dir: &std::path::Path) -> std::pa
         (Some(a), Some(b)) => format!("_{a}-{b}"),
         _ => String::new(),
     };
-    let stem = format!("{who}{span}");
+    // Windows reserves device names (`CON.zip` is the console): the name must travel too.
+    let stem = crate::platform::portable::holdable_stem(&format!("{who}{span}"));
     let mut candidate = dir.join(format!("{stem}.zip"));
     let mut n = 2;
     while candidate.exists() {
