@@ -59,11 +59,10 @@ fn label_of(point: &Path) -> Option<String> {
 
 fn statfs_of(path: &Path) -> Option<libc::statfs> {
     let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    // SAFETY: `c` is NUL-terminated; `st` is a statfs to write, read only when the call succeeded.
-    let rc = unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) };
-    // SAFETY: zeroed is a valid statfs (plain integers and arrays), and statfs filled it in.
-    (rc == 0).then(|| unsafe { st.assume_init() })
+    let mut st = zeroed_statfs();
+    // SAFETY: `c` is NUL-terminated; `st` is a statfs to write into.
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    (rc == 0).then_some(st)
 }
 
 /// Every mounted file system. `getfsstat` into our own buffer rather than `getmntinfo`, whose
@@ -76,20 +75,23 @@ fn mounted() -> Vec<libc::statfs> {
     };
     // Room for a few mounted meanwhile; the call never writes more than the size given.
     let room = count.saturating_add(8).min(4096);
-    let mut buf: Vec<libc::statfs> = Vec::with_capacity(room);
+    let mut buf = vec![zeroed_statfs(); room];
     let bytes = room.saturating_mul(std::mem::size_of::<libc::statfs>());
     let Ok(bytes) = libc::c_int::try_from(bytes) else {
         return Vec::new();
     };
-    // SAFETY: `buf` has room for `room` statfs, `bytes` says so; the call returns how many it
-    // wrote, and only those are kept.
+    // SAFETY: `buf` holds `room` statfs, `bytes` says so; the call returns how many it wrote.
     let written = unsafe { libc::getfsstat(buf.as_mut_ptr(), bytes, libc::MNT_NOWAIT) };
     let Ok(written) = usize::try_from(written) else {
         return Vec::new();
     };
-    // SAFETY: the first `written` (≤ `room`) entries were filled in by getfsstat.
-    unsafe { buf.set_len(written.min(room)) };
+    buf.truncate(written);
     buf
+}
+
+fn zeroed_statfs() -> libc::statfs {
+    // SAFETY: a statfs is integers and arrays of them, for which all zeros is a value.
+    unsafe { std::mem::zeroed() }
 }
 
 /// A NUL-terminated field of a statfs, as text.

@@ -13,6 +13,8 @@
 //! - [`removable_media`]: the optical discs and removable drives there are now, for a drive list
 //!   (a local web page, a front end). Small and stable: a `Vec<Medium>`, each a path to read
 //!   from, a label and a kind; serializable as JSON.
+//! - [`open_in_browser`], [`documents_dir`]: what a local page needs to show itself and to
+//!   offer a place to save that a patient will find again.
 //! - [`NAME_RULES`] and [`portable`]: which names this OS's file systems cannot hold or cannot
 //!   tell apart, as pure functions tested on every OS.
 //!
@@ -181,4 +183,19 @@ pub fn removable_media() -> Vec<Medium> {
     let mut media: Vec<Medium> = Vec::new();
     media.sort_by(|a, b| a.path.cmp(&b.path));
     media
+}
+
+/// Opens `url` in the user's web browser: Windows `ShellExecuteW`, macOS `open`, elsewhere
+/// `xdg-open`. Returns once the request is handed over (the browser may still be starting);
+/// an error when it could not be.
+pub fn open_in_browser(url: &str) -> io::Result<()> {
+    os::open_in_browser(url)
+}
+
+/// The user's Documents folder, where a patient expects a saved file: on Windows the known
+/// folder (wherever OneDrive or an administrator moved it), on macOS `~/Documents`, elsewhere
+/// the XDG documents folder (`~/.config/user-dirs.dirs`) or `~/Documents`. `None` when the
+/// folder does not exist.
+pub fn documents_dir() -> Option<PathBuf> {
+    os::documents_dir().filter(|d| d.is_dir())
 }

@@ -1,21 +1,26 @@
 //! The Windows half: plain opens (nothing in a folder listing blocks when opened; the device
 //! names Windows reserves are refused before opening), `seek_read`, no SIGPIPE, and the drives
-//! from `GetLogicalDrives`, `GetDriveTypeW` and `GetVolumeInformationW` through `windows-sys`.
+//! from `GetLogicalDrives`, `GetDriveTypeW` and `GetVolumeInformationW`, the browser by
+//! `ShellExecuteW`, the Documents folder by `SHGetKnownFolderPath`, all through `windows-sys`.
 
 use super::{Medium, MediumKind, Special, portable};
 use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fs::{File, FileType, OpenOptions};
 use std::io;
-use std::os::windows::ffi::OsStrExt;
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::fs::FileExt;
 use std::path::{Path, PathBuf};
 use windows_sys::Win32::Storage::FileSystem::{
     GetDriveTypeW, GetLogicalDrives, GetVolumeInformationW, GetVolumePathNameW,
 };
+use windows_sys::Win32::System::Com::CoTaskMemFree;
 use windows_sys::Win32::System::Diagnostics::Debug::{
     SEM_FAILCRITICALERRORS, SEM_NOOPENFILEERRORBOX, SetThreadErrorMode,
 };
 use windows_sys::Win32::System::WindowsProgramming::{DRIVE_CDROM, DRIVE_REMOVABLE};
+use windows_sys::Win32::UI::Shell::{FOLDERID_Documents, SHGetKnownFolderPath, ShellExecuteW};
+use windows_sys::Win32::UI::WindowsAndMessaging::SW_SHOWNORMAL;
 
 /// Opening a file cannot hang on Windows the way a Unix FIFO does (named pipes live apart, in
 /// `\\.\pipe\`). A name Windows reserves (`CON`, `COM1`…) opens a device, the console even, and
@@ -139,4 +144,48 @@ fn label(root: &[u16]) -> Result<Option<String>, ()> {
 /// `s` as NUL-terminated UTF-16, the way the wide Windows calls take text.
 fn wide(s: &OsStr) -> Vec<u16> {
     s.encode_wide().chain(std::iter::once(0)).collect()
+}
+
+pub(super) fn open_in_browser(url: &str) -> io::Result<()> {
+    let url = wide(OsStr::new(url));
+    let verb = wide(OsStr::new("open"));
+    // SAFETY: `verb` and `url` are NUL-terminated; no window, parameters or folder are given.
+    let done = unsafe {
+        ShellExecuteW(
+            std::ptr::null_mut(),
+            verb.as_ptr(),
+            url.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+            SW_SHOWNORMAL,
+        )
+    };
+    // Above 32 is success; the rest are old error codes, the thread's last error says which.
+    if done as usize > 32 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+pub(super) fn documents_dir() -> Option<PathBuf> {
+    let mut path: *mut u16 = std::ptr::null_mut();
+    // SAFETY: a known folder's GUID, no flags, the current user; on return `path` is a
+    // NUL-terminated string the shell allocated, freed below whatever the result.
+    let result =
+        unsafe { SHGetKnownFolderPath(&FOLDERID_Documents, 0, std::ptr::null_mut(), &mut path) };
+    let dir = (result >= 0 && !path.is_null()).then(|| {
+        // SAFETY: `path` is NUL-terminated: counted up to the NUL, then read that far.
+        let units = unsafe {
+            let mut len = 0;
+            while *path.add(len) != 0 {
+                len += 1;
+            }
+            std::slice::from_raw_parts(path, len)
+        };
+        PathBuf::from(OsString::from_wide(units))
+    });
+    // SAFETY: the shell's allocation (or null), freed once.
+    unsafe { CoTaskMemFree(path.cast_const().cast()) };
+    dir
 }
