@@ -331,6 +331,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_name_is_one_windows_holds() {
+        use crate::catalog::{Patient, PatientKey};
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = |name: &str| Catalog {
+            patients: vec![Patient {
+                key: PatientKey {
+                    patient_id: "1".into(),
+                    issuer: String::new(),
+                },
+                names: vec![name.into()],
+                birth_dates: vec![],
+                sex: String::new(),
+                studies: vec![],
+            }],
+            duplicates: vec![],
+            conflicts: vec![],
+            identity_warnings: vec![],
+        };
+        let name = |n: &str| default_package_name(&catalog(n), dir.path());
+        assert_eq!(name("Con"), dir.path().join("CON_.zip"));
+        assert_eq!(name("com1"), dir.path().join("COM1_.zip"));
+        assert_eq!(name("Doe^Jane"), dir.path().join("DOE_JANE.zip"));
+    }
+
+    #[test]
     fn dates_are_normalised_or_refused() {
         assert_eq!(parse_date("2020-03-04").unwrap(), "20200304");
         assert_eq!(parse_date("20200304").unwrap(), "20200304");
