@@ -9,7 +9,7 @@
 
 use crate::cancel::Cancel;
 use crate::catalog::Catalog;
-use crate::discover::{self, InputError};
+use crate::discover::InputError;
 use crate::extract::{self, ExtractError, Extracted};
 use crate::manifest::SourceInput;
 use crate::medium::{self, Medium, MediumChoice};
@@ -537,7 +537,7 @@ fn provenance(inputs: &[PathBuf]) -> Vec<SourceInput> {
         .iter()
         .map(|p| SourceInput {
             path: p.display().to_string(),
-            volume_label: discover::volume_label(p),
+            volume_label: crate::platform::volume_label(p),
         })
         .collect()
 }

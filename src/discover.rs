@@ -5,9 +5,9 @@
 //! opened (FIFOs, devices, sockets), do not follow links out of the inputs or around in loops,
 //! and remember every folder we could not read, since a lost folder may be lost images.
 
+use crate::platform;
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use walkdir::WalkDir;
@@ -52,6 +52,17 @@ pub enum Special {
     Other,
 }
 
+impl From<platform::Special> for Special {
+    fn from(s: platform::Special) -> Special {
+        match s {
+            platform::Special::Fifo => Special::Fifo,
+            platform::Special::Device => Special::Device,
+            platform::Special::Socket => Special::Socket,
+            platform::Special::Other => Special::Other,
+        }
+    }
+}
+
 /// A path the walk does not open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NotOpened {
@@ -89,6 +100,7 @@ pub enum InputError {
 pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, InputError> {
     let mut roots = Vec::new();
     for input in inputs {
+        let input = &platform::input_path(input);
         let meta = fs::metadata(input).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => InputError::Missing {
                 path: input.clone(),
@@ -182,24 +194,20 @@ fn walk_root(
             }
             continue;
         }
-        if ft.is_fifo() {
-            ignore(found, NotOpened::Special(Special::Fifo));
-        } else if ft.is_block_device() || ft.is_char_device() {
-            ignore(found, NotOpened::Special(Special::Device));
-        } else if ft.is_socket() {
-            ignore(found, NotOpened::Special(Special::Socket));
-        } else if ft.is_file() {
-            let key = canonical_root.join(path.strip_prefix(shown).unwrap_or(&path));
-            if seen.insert(key) {
-                found.candidates.push(path);
+        match platform::special(&ft) {
+            Some(special) => ignore(found, NotOpened::Special(special.into())),
+            None => {
+                let key = canonical_root.join(path.strip_prefix(shown).unwrap_or(&path));
+                if seen.insert(key) {
+                    found.candidates.push(path);
+                }
             }
-        } else {
-            ignore(found, NotOpened::Special(Special::Other));
         }
     }
 }
 
-#[cfg(test)]
+// The walk's rules need what only a Unix makes: links, a FIFO.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -242,89 +250,5 @@ mod tests {
             discover(&[root.join("nope")]),
             Err(InputError::Missing { .. })
         ));
-    }
-}
-
-/// The volume label of the disc an input lives on, when it is mounted from an ISO 9660 device
-/// we can read (a CD or DVD, or a loop-mounted image). Recorded in the manifest as provenance.
-pub fn volume_label(input: &Path) -> Option<String> {
-    let canonical = fs::canonicalize(input).ok()?;
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let (fstype, device) = mount_of(&mountinfo, &canonical)?;
-    if fstype != "iso9660" {
-        return None;
-    }
-    let mut descriptor = [0u8; 2048];
-    let mut f = fs::File::open(device).ok()?;
-    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(16 * 2048)).ok()?;
-    std::io::Read::read_exact(&mut f, &mut descriptor).ok()?;
-    iso9660_label(&descriptor)
-}
-
-/// The file-system type and source of the mount that holds `path` (the longest mount point
-/// that is a prefix of it), from the text of /proc/self/mountinfo.
-fn mount_of(mountinfo: &str, path: &Path) -> Option<(String, String)> {
-    let mut best: Option<(usize, String, String)> = None;
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let Some(point) = left.split(' ').nth(4) else {
-            continue;
-        };
-        // mountinfo escapes space, tab, newline and backslash as octal.
-        let point = point
-            .replace("\\040", " ")
-            .replace("\\011", "\t")
-            .replace("\\012", "\n")
-            .replace("\\134", "\\");
-        let mut rest = right.split(' ');
-        let (Some(fstype), Some(source)) = (rest.next(), rest.next()) else {
-            continue;
-        };
-        if path.starts_with(&point) && best.as_ref().is_none_or(|b| point.len() > b.0) {
-            best = Some((point.len(), fstype.to_string(), source.to_string()));
-        }
-    }
-    best.map(|(_, t, s)| (t, s))
-}
-
-/// The Volume Identifier of an ISO 9660 Primary Volume Descriptor (ECMA-119 8.4).
-fn iso9660_label(descriptor: &[u8]) -> Option<String> {
-    if descriptor.first() != Some(&1) || descriptor.get(1..6) != Some(b"CD001") {
-        return None;
-    }
-    let label = String::from_utf8_lossy(descriptor.get(40..72)?)
-        .trim()
-        .to_string();
-    (!label.is_empty()).then_some(label)
-}
-
-#[cfg(test)]
-mod provenance_tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_mount_and_reads_the_iso9660_label() {
-        let info = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
-                    40 22 11:0 / /media/cd\\040rom ro - iso9660 /dev/sr0 ro\n";
-        assert_eq!(
-            mount_of(info, Path::new("/media/cd rom/DICOM/IM1")),
-            Some(("iso9660".into(), "/dev/sr0".into()))
-        );
-        assert_eq!(
-            mount_of(info, Path::new("/home/x")),
-            Some(("ext4".into(), "/dev/sda1".into()))
-        );
-        let mut pvd = vec![0u8; 2048];
-        pvd[0] = 1;
-        pvd[1..6].copy_from_slice(b"CD001");
-        pvd[40..72].copy_from_slice(b"ST_ELSEWHERE_20240305           ");
-        assert_eq!(
-            iso9660_label(&pvd).as_deref(),
-            Some("ST_ELSEWHERE_20240305")
-        );
-        pvd[1] = b'X';
-        assert_eq!(iso9660_label(&pvd), None);
     }
 }

@@ -3,13 +3,15 @@
 //! The package is verified first and refused if anything is wrong. Files are then written
 //! into a hidden folder beside the destination and the folder is renamed into place when
 //! complete, so an interrupted extraction never looks finished. Every name is checked again
-//! (relative, no `..`, no drive letters or backslashes), links in the destination are never
+//! (relative, no `..`, no drive letters or backslashes; on Windows and macOS also against what
+//! their disks cannot hold or tell apart, `platform::portable`), links in the destination are never
 //! followed, nothing existing is overwritten unless asked, and every file is checked against
 //! its listed checksum as it is written (the package could change after it was verified).
 
 use crate::checksum::{self, Digest};
 use crate::package::names::CHECKSUMS;
 use crate::passphrase::Passphrase;
+use crate::platform;
 use crate::verify::{self, Package, Problem, Reader, Verdict};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
@@ -29,6 +31,16 @@ pub enum ExtractError {
     Exists(PathBuf),
     #[error("{0}: unsafe name in the package")]
     Unsafe(String),
+    /// A name this computer's file system cannot create as it is (a device name Windows
+    /// reserves, a trailing dot, names differing only in case): checked before anything is
+    /// written, since renaming it would break the DICOMDIR and checksums that name it.
+    #[error(
+        "{name}: this computer cannot create a file of that name ({why}); nothing was extracted"
+    )]
+    CannotHold {
+        name: String,
+        why: platform::portable::Unportable,
+    },
     #[error("{0}: changed since it was verified")]
     Changed(String),
     #[error("{context}: {source}")]
@@ -77,6 +89,12 @@ pub fn extract_with(
     let entries = pkg.entries(&mut problems);
     if let Some(p) = problems.into_iter().next() {
         return Err(ExtractError::Package(p));
+    }
+    if let Some((name, why)) = platform::portable::first_unholdable(
+        entries.iter().map(|e| e.name.as_str()),
+        platform::NAME_RULES,
+    ) {
+        return Err(ExtractError::CannotHold { name, why });
     }
     let mut reader = pkg.reader();
     let listed = listed_digests(&mut reader, &entries)?;

@@ -301,10 +301,7 @@ where
 fn main() -> ExitCode {
     // Like every Unix filter: when the reader of our output goes away (`| head`), stop quietly
     // instead of failing on the next write.
-    // SAFETY: restoring the default disposition of one signal, before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    dicompack::platform::quiet_broken_pipe();
     // Started with no arguments (a double click): the page.
     let command = if std::env::args_os().len() <= 1 {
         Command::parse_from(["dicompack", "ui"])

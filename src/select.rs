@@ -315,7 +315,8 @@ pub fn default_package_name(catalog: &Catalog, dir: &std::path::Path) -> std::pa
         (Some(a), Some(b)) => format!("_{a}-{b}"),
         _ => String::new(),
     };
-    let stem = format!("{who}{span}");
+    // Windows reserves device names (`CON.zip` is the console): the name must travel too.
+    let stem = crate::platform::portable::holdable_stem(&format!("{who}{span}"));
     let mut candidate = dir.join(format!("{stem}.zip"));
     let mut n = 2;
     while candidate.exists() {
@@ -328,6 +329,31 @@ pub fn default_package_name(catalog: &Catalog, dir: &std::path::Path) -> std::pa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_name_is_one_windows_holds() {
+        use crate::catalog::{Patient, PatientKey};
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = |name: &str| Catalog {
+            patients: vec![Patient {
+                key: PatientKey {
+                    patient_id: "1".into(),
+                    issuer: String::new(),
+                },
+                names: vec![name.into()],
+                birth_dates: vec![],
+                sex: String::new(),
+                studies: vec![],
+            }],
+            duplicates: vec![],
+            conflicts: vec![],
+            identity_warnings: vec![],
+        };
+        let name = |n: &str| default_package_name(&catalog(n), dir.path());
+        assert_eq!(name("Con"), dir.path().join("CON_.zip"));
+        assert_eq!(name("com1"), dir.path().join("COM1_.zip"));
+        assert_eq!(name("Doe^Jane"), dir.path().join("DOE_JANE.zip"));
+    }
 
     #[test]
     fn dates_are_normalised_or_refused() {

@@ -166,24 +166,7 @@ pub fn serve(req: &UiRequest, ready: &dyn Fn(Ready), cancel: &Cancel) -> Result<
 
 /// Asks the desktop to open `url` in the default browser.
 fn open_browser(url: &str) -> bool {
-    let mut cmd = if cfg!(target_os = "macos") {
-        let mut c = std::process::Command::new("open");
-        c.arg(url);
-        c
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", "", url]);
-        c
-    } else {
-        let mut c = std::process::Command::new("xdg-open");
-        c.arg(url);
-        c
-    };
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .is_ok()
+    crate::platform::open_in_browser(url).is_ok()
 }
 
 /// A poisoned lock still holds usable data here (views and progress counters).

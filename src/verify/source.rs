@@ -14,7 +14,6 @@ use flate2::bufread::DeflateDecoder;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -167,7 +166,7 @@ impl Read for ZipBytes {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             ZipBytes::File { file, pos } => {
-                let n = file.read_at(buf, *pos)?;
+                let n = crate::platform::read_at(file, buf, *pos)?;
                 *pos = pos.saturating_add(n as u64);
                 Ok(n)
             }
