@@ -75,18 +75,7 @@ fn validate_tree(tree: &Path, dcmtk: bool) -> BTreeMap<String, String> {
     if dcmtk {
         check_with_dcmtk(tree);
     }
-    let report = check_with_pydicom_fileset(tree);
-    report["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["path"].as_str().unwrap().to_string(),
-                i["sop_instance_uid"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    fileset_instances(&check_with_pydicom_fileset(tree))
 }
 
 fn pack_to(dir: &Path, out: &str, extra: &[&str], env: &[(&str, &str)]) -> PathBuf {

@@ -25,14 +25,7 @@ fn the_preview_shows_the_image_and_frame_the_rule_picks() {
         return;
     }
     let dir = scratch("render_series");
-    let made = dir.join("made");
-    let o = Command::new("python3")
-        .arg(support_script("make_series.py"))
-        .arg(pydicom_files())
-        .arg(&made)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let made = make_series(&dir);
 
     let mut lines = String::new();
     let mut expect = Vec::new();
@@ -127,14 +120,7 @@ fn pack_lists_why_a_preview_could_not_be_drawn() {
         return;
     }
     let dir = scratch("render_series_undrawable");
-    let made = dir.join("made");
-    let o = Command::new("python3")
-        .arg(support_script("make_series.py"))
-        .arg(pydicom_files())
-        .arg(&made)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let made = make_series(&dir);
     let input = made.join("undrawable");
     let zip = dir.join("out.zip");
     let run = dicompack(
@@ -169,4 +155,17 @@ fn pack_lists_why_a_preview_could_not_be_drawn() {
         "the text report lists it: {}",
         text.describe()
     );
+}
+
+/// `make_series.py`: the test series made from pydicom's files, in `dir/made`.
+fn make_series(dir: &std::path::Path) -> std::path::PathBuf {
+    let made = dir.join("made");
+    let o = Command::new("python3")
+        .arg(support_script("make_series.py"))
+        .arg(pydicom_files())
+        .arg(&made)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    made
 }

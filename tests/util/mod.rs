@@ -1120,13 +1120,9 @@ pub fn check_with_pydicom_fileset(tree: &Path) -> Value {
     report
 }
 
-/// Run every outside validator on an extracted package and check that pydicom's FileSet finds
-/// exactly the manifest's instances (same paths, same SOP Instance UIDs).
-pub fn check_with_all_validators(p: &Packed) {
-    check_with_dcmtk(&p.tree);
-    check_with_sha256sum(&p.tree);
-    let report = check_with_pydicom_fileset(&p.tree);
-    let from_fileset: BTreeMap<String, String> = report["instances"]
+/// The instances of a [`check_with_pydicom_fileset`] report: path → SOP Instance UID.
+pub fn fileset_instances(report: &Value) -> BTreeMap<String, String> {
+    report["instances"]
         .as_array()
         .unwrap()
         .iter()
@@ -1136,7 +1132,16 @@ pub fn check_with_all_validators(p: &Packed) {
                 i["sop_instance_uid"].as_str().unwrap().to_string(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Run every outside validator on an extracted package and check that pydicom's FileSet finds
+/// exactly the manifest's instances (same paths, same SOP Instance UIDs).
+pub fn check_with_all_validators(p: &Packed) {
+    check_with_dcmtk(&p.tree);
+    check_with_sha256sum(&p.tree);
+    let report = check_with_pydicom_fileset(&p.tree);
+    let from_fileset = fileset_instances(&report);
     let from_manifest: BTreeMap<String, String> = manifest_instances(&p.manifest)
         .into_iter()
         .map(|i| (i.path, i.sop_instance_uid))
