@@ -31,7 +31,6 @@ use crate::platform::{self, Opened};
 use crate::scan::{self, Interner, Reason, ScanError, Scanned, Unused};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -309,7 +308,7 @@ impl Read for Careful<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut tries = 0;
         let n = loop {
-            match self.file.read_at(buf, self.pos) {
+            match crate::platform::read_at(&self.file, buf, self.pos) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if tries < self.retry.attempts => {

@@ -18,7 +18,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
 /// The logical sector and block size of a CD, DVD or BD file system.
 pub const SECTOR: u64 = 2048;
@@ -190,7 +189,7 @@ pub fn finish_image(
     // any disc image.
     for (from, to) in headers {
         let len = usize::try_from(to.saturating_sub(from)).unwrap_or(0);
-        file.write_all_at(&vec![0u8; len], from)?;
+        crate::platform::write_all_at(file, &vec![0u8; len], from)?;
     }
 
     let order = tree.path_table_order();
@@ -213,13 +212,13 @@ pub fn finish_image(
 
     let date = RecordingDate::of(stamp);
     let mut at = l_table * SECTOR;
-    file.write_all_at(&padded(path_table(&tree, &order, false)), at)?;
+    crate::platform::write_all_at(file, &padded(path_table(&tree, &order, false)), at)?;
     at = m_table * SECTOR;
-    file.write_all_at(&padded(path_table(&tree, &order, true)), at)?;
+    crate::platform::write_all_at(file, &padded(path_table(&tree, &order, true)), at)?;
     for &f in &order {
         let bytes = padded(directory(&tree, f, &date));
         let sector = tree.folders.get(f).map_or(0, |d| d.sector);
-        file.write_all_at(&bytes, u64::from(sector) * SECTOR)?;
+        crate::platform::write_all_at(file, &bytes, u64::from(sector) * SECTOR)?;
     }
     let root = tree.folders.first().ok_or(IsoError::TooManySectors)?;
     let pvd = primary_descriptor(
@@ -230,13 +229,13 @@ pub fn finish_image(
         record(root.sector, root.size, true, &[0], &date),
         stamp,
     );
-    file.write_all_at(&pvd, 16 * SECTOR)?;
+    crate::platform::write_all_at(file, &pvd, 16 * SECTOR)?;
     let mut terminator = vec![0u8; SECTOR as usize];
     terminator
         .get_mut(..7)
         .ok_or(IsoError::TooManySectors)?
         .copy_from_slice(b"\xffCD001\x01");
-    file.write_all_at(&terminator, 17 * SECTOR)?;
+    crate::platform::write_all_at(file, &terminator, 17 * SECTOR)?;
     let size = u64::from(total) * SECTOR;
     file.set_len(size)?;
     Ok(size)

@@ -21,6 +21,10 @@ pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<us
     file.read_at(buf, offset)
 }
 
+pub(super) fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
+    file.write_at(buf, offset)
+}
+
 pub(super) fn special(ft: &FileType) -> Special {
     if ft.is_fifo() {
         Special::Fifo

@@ -43,6 +43,10 @@ pub(super) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<us
     file.seek_read(buf, offset)
 }
 
+pub(super) fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<usize> {
+    file.seek_write(buf, offset)
+}
+
 /// A folder listing on Windows holds files, folders and links (reparse points); anything else
 /// is some other reparse point, not to be opened.
 pub(super) fn special(_ft: &FileType) -> Special {

@@ -101,6 +101,14 @@ impl Service {
             .timeout_per_read(Some(timeout))
             .timeout_per_write(Some(timeout))
             .user_agent(concat!("dicompack/", env!("CARGO_PKG_VERSION")));
+        // The TLS stack per OS (Cargo.toml says why): the system's on Windows and macOS, with its
+        // trust store; rustls with Mozilla's roots elsewhere.
+        #[cfg(any(windows, target_os = "macos"))]
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::NativeTls)
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier);
+        #[cfg(not(any(windows, target_os = "macos")))]
+        let tls = ureq::tls::TlsConfig::builder();
         if let Some(path) = ca_file {
             let shown = path.display().to_string();
             let pem = std::fs::read(path)
@@ -116,10 +124,12 @@ impl Service {
             if certs.is_empty() {
                 return Err(SetupError::CaFile(shown, "no certificate in it".into()));
             }
-            let tls = ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
-                .build();
-            config = config.tls_config(tls);
+            config = config.tls_config(
+                tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                    .build(),
+            );
+        } else {
+            config = config.tls_config(tls.build());
         }
         Ok(Service {
             base_url: base_url.to_string(),

@@ -10,7 +10,6 @@
 use super::Problem;
 use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 
 const SECTOR: u64 = 2048;
 /// ISO 9660 allows 8 levels; a little more is read, to report what is wrong rather than stop.
@@ -32,7 +31,7 @@ pub(super) struct IsoFile {
 /// Whether the file holds an ISO 9660 volume (by content: `CD001` at sector 16).
 pub(super) fn is_image(file: &File) -> bool {
     let mut magic = [0u8; 5];
-    file.read_exact_at(&mut magic, 16 * SECTOR + 1).is_ok() && &magic == b"CD001"
+    crate::platform::read_exact_at(file, &mut magic, 16 * SECTOR + 1).is_ok() && &magic == b"CD001"
 }
 
 fn malformed(reason: &'static str) -> Problem {
@@ -80,7 +79,7 @@ fn walk(
             return Err(malformed("the folders are larger than any package's"));
         }
         let mut bytes = vec![0u8; size as usize];
-        file.read_exact_at(&mut bytes, start)
+        crate::platform::read_exact_at(file, &mut bytes, start)
             .map_err(|_| malformed("a folder cannot be read"))?;
         let mut at = 0usize;
         while at < bytes.len() {
@@ -144,7 +143,7 @@ fn walk(
 fn primary_root(file: &File) -> Result<(u64, u64), Problem> {
     let mut d = vec![0u8; SECTOR as usize];
     for n in 16..16 + MAX_DESCRIPTORS {
-        file.read_exact_at(&mut d, n * SECTOR)
+        crate::platform::read_exact_at(file, &mut d, n * SECTOR)
             .map_err(|_| malformed("no primary volume descriptor"))?;
         if d.get(1..6) != Some(b"CD001") {
             break;
