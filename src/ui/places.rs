@@ -66,28 +66,64 @@ pub fn default_output(home: Option<&Path>) -> PathBuf {
     .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Mounted discs and removable media, as the OS lists them ([`crate::platform::removable_media`]:
-/// the mount table on Linux, the drive letters on Windows, /Volumes on macOS). Labels: the
-/// volume label, else the mount point's name.
+/// Mounted discs and removable media, from the mount table: ISO 9660 and UDF file systems
+/// (CDs, DVDs, disc images), and whatever the desktop mounts under /media, /run/media or
+/// /Volumes (USB sticks). Labels: the disc's volume label, else the mount point's name.
 fn drives() -> Vec<Place> {
-    crate::platform::removable_media()
-        .into_iter()
-        .map(|m| {
-            let path = m.path.display().to_string();
-            let label = m
-                .label
-                .or_else(|| m.path.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| path.clone());
-            Place {
-                label,
-                path,
-                kind: match m.kind {
-                    crate::platform::MediumKind::Optical => "disc",
-                    crate::platform::MediumKind::Removable => "removable",
-                },
-            }
+    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return volumes_folder();
+    };
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let point = unescape_mount(point);
+        let fstype = right.split(' ').next().unwrap_or("");
+        let disc = matches!(fstype, "iso9660" | "udf");
+        let removable = ["/media/", "/run/media/", "/mnt/"]
+            .iter()
+            .any(|p| point.starts_with(p));
+        if !(disc || removable) {
+            continue;
+        }
+        let path = PathBuf::from(&point);
+        let label = crate::platform::volume_label(&path)
+            .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| point.clone());
+        out.push(Place {
+            label,
+            path: point,
+            kind: if disc { "disc" } else { "removable" },
+        });
+    }
+    out
+}
+
+/// macOS mounts every volume under /Volumes.
+fn volumes_folder() -> Vec<Place> {
+    let Ok(entries) = std::fs::read_dir("/Volumes") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| Place {
+            label: e.file_name().to_string_lossy().into_owned(),
+            path: e.path().display().to_string(),
+            kind: "removable",
         })
         .collect()
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape_mount(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
 }
 
 /// One entry of the folder picker.
