@@ -328,13 +328,16 @@ fn stow_rs_needs_the_credentials_the_service_asks_for() {
     assert!(run.stderr.contains("HTTP 401"), "{}", run.describe());
     assert_eq!(pacs.instances().len(), 0);
     // With credentials from the environment (never from the command line).
-    let out = std::process::Command::new(bin())
-        .args(["send", zip.to_str().unwrap(), "--to", &pacs.stow()])
-        .args(["--credentials-env", "PACS_LOGIN", "--json"])
-        .env("PACS_LOGIN", format!("{USER}:{PASSWORD}"))
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let with_credentials = || {
+        std::process::Command::new(bin())
+            .args(["send", zip.to_str().unwrap(), "--to", &pacs.stow()])
+            .args(["--credentials-env", "PACS_LOGIN", "--json"])
+            .env("PACS_LOGIN", format!("{USER}:{PASSWORD}"))
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = with_credentials();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -347,13 +350,7 @@ fn stow_rs_needs_the_credentials_the_service_asks_for() {
     let stored = pacs.instances();
     assert_eq!(stored.len(), expected.len());
     // Sent again with its receipt: nothing goes twice.
-    let again = std::process::Command::new(bin())
-        .args(["send", zip.to_str().unwrap(), "--to", &pacs.stow()])
-        .args(["--credentials-env", "PACS_LOGIN", "--json"])
-        .env("PACS_LOGIN", format!("{USER}:{PASSWORD}"))
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let again = with_credentials();
     assert_eq!(again.status.code(), Some(0));
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(again["sent"], 0, "{again}");
